@@ -1,0 +1,1 @@
+"""Engines behind one interface. Each engine module imports its heavy libraries lazily."""

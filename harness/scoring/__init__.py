@@ -1,0 +1,1 @@
+"""Pure scoring functions: answer extraction and equivalence, code grading, metrics."""

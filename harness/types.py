@@ -1,0 +1,182 @@
+"""Records that cross module boundaries.
+
+Every stage of the pipeline speaks in these frozen dataclasses. This module imports nothing from
+`harness`, so any stage (and any task plugin) can depend on it without pulling in the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+FinishReason = Literal["stop", "length"]
+
+
+class Verdict(str, Enum):
+    """What happened to one sample. Math uses the first four; code tasks use the rest."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    NO_ANSWER = "no_answer"
+    TRUNCATED = "truncated"
+    # Code tasks.
+    PASSED = "passed"
+    WRONG_ANSWER = "wrong_answer"
+    TIMEOUT = "timeout"
+    RUNTIME_ERROR = "runtime_error"
+    MEMORY_LIMIT = "memory_limit"
+    SYNTAX_ERROR = "syntax_error"
+    NO_CODE = "no_code"
+    INFRA_ERROR = "infra_error"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One item of a task, as the task's `to_problem` builds it from a dataset row."""
+
+    id: str
+    prompt: str  # the problem statement, inserted into the task's template as {problem}
+    answer: str | None = None  # reference answer (math); None for code problems
+    tests: tuple[Mapping[str, Any], ...] | None = None  # test cases (code); None for math
+    meta: Mapping[str, Any] = field(default_factory=dict)  # source, difficulty, date, ...
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Generation settings shared by every request of one task in one run."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0 disables top-k
+    max_new_tokens: int = 1024
+    n: int = 1  # samples per problem
+    seed: int = 1234  # base seed; each (problem, sample) derives its own, see Request.seed
+    stop: tuple[str, ...] = ()
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One sample to generate: a problem's prompt and which of the n samples it is."""
+
+    task: str
+    problem_id: str
+    sample_index: int
+    messages: tuple[ChatMessage, ...]
+    sampling: Sampling
+    seed: int  # derived from (sampling.seed, task, problem_id, sample_index); batch-independent
+
+    @property
+    def key(self) -> SampleKey:
+        return SampleKey(self.task, self.problem_id, self.sample_index)
+
+
+@dataclass(frozen=True, order=True)
+class SampleKey:
+    task: str
+    problem_id: str
+    sample_index: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a backend produced for one Request."""
+
+    task: str
+    problem_id: str
+    sample_index: int
+    text: str  # the answer text (for engines that split reasoning out, without it)
+    output_tokens: int
+    finish_reason: FinishReason
+    seconds: float = 0.0  # time attributed to this sample (batch time / batch size for batched engines)
+    reasoning: str | None = None  # reasoning returned separately by the engine, if any
+
+    @property
+    def key(self) -> SampleKey:
+        return SampleKey(self.task, self.problem_id, self.sample_index)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A grader's judgement of one Completion. Pure function of (Problem, Completion)."""
+
+    problem_id: str
+    sample_index: int
+    verdict: Verdict
+    extracted: str | None  # the answer (math) or code (code tasks) the grader looked at
+    detail: str | None = None  # short human-readable reason, e.g. the failing test
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict in (Verdict.CORRECT, Verdict.PASSED)
+
+
+Scorer = Callable[[Problem, Completion], Score]
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where a task's problems come from by default (the hub), and how to read the rows."""
+
+    hub_id: str | None  # e.g. "HuggingFaceH4/aime_2024"; None for tasks that ship their data
+    split: str = "test"
+    config: str | None = None  # the dataset's config name ("main" for gsm8k)
+    revision: str | None = None  # pinned commit or tag; None means the hub's default branch
+    bundled_file: str | None = None  # a data file shipped inside the task's package
+
+
+@dataclass(frozen=True)
+class Grader:
+    """A named, versioned scorer. The name and version go into the protocol fingerprint."""
+
+    name: str
+    version: str
+    score: Scorer
+    settings: Mapping[str, Any] = field(default_factory=dict)  # e.g. sandbox limits
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything the engine needs to evaluate one task. This is the plugin contract.
+
+    A plugin exposes TaskSpecs (or a list of them) through the entry-point group `harness.tasks`, or
+    as `TASKS = [...]` in a .py file inside a task folder.
+    """
+
+    name: str
+    version: str
+    description: str
+    source: DatasetSource
+    to_problem: Callable[[Mapping[str, Any], int], Problem]  # (row, row index) -> Problem
+    prompt_template: str  # user message; "{problem}" is replaced by Problem.prompt
+    grader: Grader
+    system_prompt: str | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # generation defaults, e.g. max_new_tokens
+    problem_count: int | None = None  # known size of the default dataset, shown by `harness tasks`
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Identity of the model and engine that produced completions. Sits beside the protocol."""
+
+    name: str
+    backend: str
+    path: str
+    revision: str | None  # hub revision or sha256 of the weight file
+    dtype: str
+    device: str
+    engine: str  # e.g. "transformers 4.57.0"
+    batch_size: int | str
+    chat_template_hash: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # quantization, parallelism, ...
