@@ -6,7 +6,7 @@ Every stage of the pipeline speaks in these frozen dataclasses. This module impo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -134,6 +134,7 @@ class DatasetSource:
     config: str | None = None  # the dataset's config name ("main" for gsm8k)
     revision: str | None = None  # pinned commit or tag; None means the hub's default branch
     bundled_file: str | None = None  # a data file shipped inside the task's package
+    data_files: str | None = None  # raw files inside the hub repo to read instead of its loading script
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ class TaskSpec:
     system_prompt: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)  # generation defaults, e.g. max_new_tokens
     problem_count: int | None = None  # known size of the default dataset, shown by `harness tasks`
+    # Task-specific options a config may set (e.g. release, start_date), with their defaults. They are
+    # passed to `select` and recorded in the protocol.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    # Narrows the loaded problems by those options (release window, errata, ...). None keeps them all.
+    select: Callable[[Sequence[Problem], Mapping[str, Any]], Sequence[Problem]] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,3 +186,17 @@ class ModelInfo:
     batch_size: int | str
     chat_template_hash: str | None
     extra: Mapping[str, Any] = field(default_factory=dict)  # quantization, parallelism, ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The `model:` block of a config, validated. Backends are built from this."""
+
+    name: str  # label in score files and the leaderboard
+    backend: str  # hf, replay, openai, llamacpp, vllm
+    path: str  # hub id, local folder, .gguf file, built-in alias, or a JSONL file (replay)
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_size: int | Literal["auto"] = "auto"
+    revision: str | None = None  # hub revision for hub ids
+    options: Mapping[str, Any] = field(default_factory=dict)  # backend-specific settings
