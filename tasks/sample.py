@@ -1,0 +1,29 @@
+"""A small task set the project writes itself, for the quickstart and the tests.
+
+The problems are deliberately easy so that even the 135M-parameter embedded model scores above zero; they
+check the plumbing end to end, not mathematical ability.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.scoring.math import GSM8K_GRADER
+from harness.types import DatasetSource, TaskSpec
+from tasks.math_common import MATH_TEMPLATE, math_problem
+
+DATA = Path(__file__).parent / "data"
+
+SAMPLE_MATH = TaskSpec(
+    name="sample-math",
+    version="1",
+    description="24 easy arithmetic and word problems written for this project (quickstart, tests)",
+    source=DatasetSource(hub_id=None, bundled_file=str(DATA / "sample_math.jsonl")),
+    to_problem=lambda row, index: math_problem(row, index, "id"),
+    prompt_template=MATH_TEMPLATE,
+    grader=GSM8K_GRADER,
+    defaults={"max_new_tokens": 256},
+    problem_count=24,
+)
+
+TASKS = [SAMPLE_MATH]

@@ -1,0 +1,122 @@
+"""Task discovery, including a real third-party plugin package installed with pip."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.registry import discover
+
+HARNESS = [sys.executable, "-m", "harness.cli"]
+
+PLUGIN_MODULE = '''
+from harness.types import DatasetSource, Grader, Problem, Score, TaskSpec, Verdict
+
+
+def score_exact(problem, completion):
+    said = completion.text.strip()
+    verdict = Verdict.CORRECT if said == problem.answer else Verdict.WRONG
+    return Score(problem.id, completion.sample_index, verdict, said)
+
+
+def to_problem(row, index):
+    return Problem(id=row["key"], prompt=row["q"], answer=row["a"])
+
+
+TASKS = [TaskSpec(
+    name="capitals",
+    version="3",
+    description="capital cities (a third-party plugin)",
+    source=DatasetSource(hub_id=None, bundled_file=__file__.replace("__init__.py", "capitals.jsonl")),
+    to_problem=to_problem,
+    prompt_template="What is the capital of {problem}?",
+    grader=Grader("exact", "1", score_exact),
+    problem_count=2,
+)]
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build and install (into a private --target folder) a plugin package with an entry point."""
+    root = tmp_path_factory.mktemp("plugin-src")
+    package = root / "capitals_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text(PLUGIN_MODULE)
+    rows = [{"key": "fr", "q": "France", "a": "Paris"}, {"key": "it", "q": "Italy", "a": "Rome"}]
+    (package / "capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "capitals-plugin"
+        version = "0.1"
+        [project.entry-points."harness.tasks"]
+        capitals = "capitals_plugin:TASKS"
+        broken = "no_such_module_anywhere:TASKS"
+        [tool.setuptools.package-data]
+        capitals_plugin = ["*.jsonl"]
+    """))
+    site = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(root)], check=True, capture_output=True)
+    return site
+
+
+def plugin_env(site: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_builtin_tasks_come_through_the_entry_point_group() -> None:
+    registry = discover()
+    assert {"aime24", "aime25", "math500", "gsm8k", "sample-math"} <= set(registry.tasks)
+    assert registry.tasks["aime24"].origin.startswith("entry point aime (tasks.aime:TASKS)")
+
+
+def test_installed_plugin_is_listed_and_broken_one_reported(plugin_site: Path) -> None:
+    result = subprocess.run([*HARNESS, "tasks"], env=plugin_env(plugin_site), capture_output=True, text=True,
+                            check=True)
+    line = next(row for row in result.stdout.splitlines() if row.startswith("capitals"))
+    assert "3" in line.split() and "capital cities" in line
+    assert "aime24" in result.stdout  # the broken plugin did not stop the others
+    assert "plugin broken failed to load: ModuleNotFoundError" in result.stdout
+
+
+def test_installed_plugin_is_evaluated_by_harness_run(plugin_site: Path, tmp_path: Path) -> None:
+    completions = tmp_path / "said.jsonl"
+    completions.write_text(
+        json.dumps({"task": "capitals", "problem_id": "fr", "sample_index": 0, "text": "Paris"}) + "\n"
+        + json.dumps({"task": "capitals", "problem_id": "it", "sample_index": 0, "text": "Milan"}) + "\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"model: {{name: parrot, backend: replay, path: {completions}}}\n"
+                      f"tasks: [capitals]\noutput: {tmp_path / 'out'}\n")
+    subprocess.run([*HARNESS, "run", str(config), "--no-progress"], env=plugin_env(plugin_site),
+                   capture_output=True, text=True, check=True)
+    [score_file] = (tmp_path / "out").glob("*.json")
+    record = json.loads(score_file.read_text())
+    assert record["task"] == {"name": "capitals", "version": "3"}
+    assert record["metrics"]["accuracy"] == 0.5
+    assert record["counts"]["correct"] == 1 and record["counts"]["wrong"] == 1
+
+
+def test_task_folder_plugins_and_failures(tmp_path: Path) -> None:
+    (tmp_path / "good.py").write_text(PLUGIN_MODULE.replace('"capitals"', '"capitals-local"'))
+    (tmp_path / "bad.py").write_text("raise RuntimeError('boom')\n")
+    (tmp_path / "empty.py").write_text("X = 1\n")
+    registry = discover([tmp_path])
+    assert "capitals-local" in registry.tasks
+    reasons = {Path(f.plugin).name: f.reason for f in registry.failures}
+    assert reasons["bad.py"].startswith("RuntimeError: boom")
+    assert reasons["empty.py"] == "defines neither TASKS nor TASK"
+
+
+def test_unknown_task_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="unknown task 'nope'.*aime24"):
+        discover().get("nope")
