@@ -1,0 +1,286 @@
+"""The score file: one JSON document per (model, task, run), plus a per-sample JSONL file beside it.
+
+The JSON Schema in harness/schemas/score_file.schema.json is the contract: every score file is
+validated against it before it is written and again when it is read, so a file that the leaderboard
+accepts is one that this module could have written. Writes are atomic; the samples file is written
+first so that a score file never points at samples that are not there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.atomic import write_text_atomic
+
+SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "schemas/score_file.schema.json"
+
+# Recorded in provenance when installed; looked up by distribution name, never imported.
+PROVENANCE_LIBRARIES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "datasets",
+    "math-verify",
+    "numpy",
+    "jsonschema",
+    "gguf",
+    "llama-cpp-python",
+    "vllm",
+    "openai",
+)
+
+
+class ScoreFileError(ValueError):
+    """A score file or samples file that cannot be written or read as it stands."""
+
+
+class NotAScoreFileError(ScoreFileError):
+    """A JSON file that is something else entirely (the leaderboard skips these quietly)."""
+
+
+@dataclass(frozen=True)
+class ScoreFile:
+    """The score file's content. Sub-objects stay plain mappings; the schema describes their keys."""
+
+    run_id: str
+    created_at: str  # ISO-8601 UTC, e.g. 2025-01-31T12:00:00Z
+    task: Mapping[str, Any]  # {name, version}
+    model: Mapping[str, Any]  # the fields of harness.types.ModelInfo
+    protocol: Mapping[str, Any]  # {hash, task, data, prompt, sampling, grader, ...}
+    metrics: Mapping[str, Any]  # harness.scoring.metrics.metrics_to_dict output
+    counts: Mapping[str, int]  # verdict -> samples
+    provenance: Mapping[str, Any]  # see provenance_now
+    cost: Mapping[str, Any]  # {wall_seconds, generated_tokens, tokens_per_second, generation_seconds}
+    samples_file: str  # relative to the score file's folder
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One line of the samples file: a completion with its grade, enough to re-check by hand."""
+
+    problem_id: str
+    sample_index: int
+    completion: str
+    reasoning: str | None
+    extracted: str | None
+    verdict: str
+    correct: bool
+    output_tokens: int
+    finish_reason: str
+    detail: str | None
+    seconds: float
+
+
+_SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+
+
+@functools.cache
+def score_file_schema() -> dict[str, Any]:
+    text = resources.files("harness").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _plain(value: Any, where: str) -> Any:
+    """JSON-ready copy: mappings become dicts, tuples lists, enums their value; anything else is an error."""
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ScoreFileError(f"{where} is {value}, which JSON cannot hold; fix what produced it")
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ScoreFileError(
+        f"{where} holds a {type(value).__name__}, which a score file cannot store; "
+        "convert it to a string, number, list or mapping first"
+    )
+
+
+def score_file_to_dict(record: ScoreFile) -> dict[str, Any]:
+    return {f.name: _plain(getattr(record, f.name), f.name) for f in fields(ScoreFile)}
+
+
+def _first_violation(document: Any) -> str | None:
+    import jsonschema  # imported here so that `harness --help` does not pay for it
+
+    validator = jsonschema.Draft202012Validator(score_file_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return None
+    return f"at {error.json_path}: {error.message}"
+
+
+def validate_score_document(document: Any) -> None:
+    """Raise ScoreFileError for the most relevant schema violation, naming its JSON path."""
+    violation = _first_violation(document)
+    if violation is not None:
+        raise ScoreFileError(violation)
+
+
+def _samples_path(score_path: Path, record: ScoreFile) -> Path:
+    return score_path.parent / record.samples_file
+
+
+def _check_rows(path: Path, record: ScoreFile, samples: Sequence[SampleRow]) -> None:
+    expected = record.metrics.get("n_samples")
+    if expected != len(samples):
+        raise ScoreFileError(
+            f"refusing to write {path}: metrics count {expected} samples but {len(samples)} "
+            "sample rows were given; every scored sample must be in the samples file"
+        )
+    seen: set[tuple[str, int]] = set()
+    for row in samples:
+        key = (row.problem_id, row.sample_index)
+        if key in seen:
+            raise ScoreFileError(f"refusing to write {path}: sample {key} appears twice in the sample rows")
+        seen.add(key)
+
+
+def write_score_file(path: Path, record: ScoreFile, samples: Sequence[SampleRow]) -> None:
+    """Validate, then write the samples JSONL and the score file (each atomically, in that order)."""
+    path = Path(path)
+    document = score_file_to_dict(record)
+    violation = _first_violation(document)
+    if violation is not None:
+        raise ScoreFileError(f"refusing to write invalid score file {path}: {violation}")
+    _check_rows(path, record, samples)
+    lines = [
+        json.dumps(
+            _plain(asdict(row), f"sample {row.problem_id}#{row.sample_index}"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        for row in samples
+    ]
+    samples_path = _samples_path(path, record)
+    samples_path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(samples_path, "".join(line + "\n" for line in lines))
+    write_text_atomic(path, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _looks_like_score_file(document: Any) -> bool:
+    return isinstance(document, dict) and ("schema_version" in document or "protocol" in document)
+
+
+def read_score_file(path: Path) -> ScoreFile:
+    """Read and validate a score file; errors name the file and the first problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScoreFileError(f"cannot read score file {path}: {err}") from err
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ScoreFileError(
+            f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "it may have been cut off: rerun the evaluation to regenerate it"
+        ) from err
+    if not _looks_like_score_file(document):
+        raise NotAScoreFileError(f"{path} is JSON but not a score file (no schema_version or protocol)")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ScoreFileError(
+            f"{path} has schema_version {version!r}; this harness reads version "
+            f"{SCHEMA_VERSION}: use a matching harness version to read it"
+        )
+    violation = _first_violation(document)
+    if violation is not None:
+        raise ScoreFileError(f"{path} is not a valid score file: {violation}")
+    return ScoreFile(**{f.name: document[f.name] for f in fields(ScoreFile)})
+
+
+def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
+    """The per-sample rows a score file points at, in file order."""
+    path = _samples_path(Path(score_file_path), record)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise ScoreFileError(f"cannot read the samples file of {score_file_path}: {err}") from err
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict) or set(data) != set(_SAMPLE_FIELDS):
+                raise ValueError(f"expected the fields {', '.join(_SAMPLE_FIELDS)}")
+            rows.append(SampleRow(**data))
+        except ValueError as err:
+            raise ScoreFileError(f"{path}, line {number}: not a sample row ({err})") from err
+    return rows
+
+
+def _safe_part(text: str, what: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    if not cleaned:
+        raise ValueError(f"the {what} {text!r} has no letters or digits to build a file name from")
+    if len(cleaned) > 60:
+        # Keep names short enough for every file system, and distinct by hashing the full text.
+        cleaned = cleaned[:51] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return cleaned
+
+
+def score_file_name(model_name: str, task_name: str, run_id: str) -> str:
+    """`<model>__<task>__<run>.json`, using only letters, digits, '.', '_' and '-'."""
+    parts = (
+        _safe_part(model_name, "model name"),
+        _safe_part(task_name, "task name"),
+        _safe_part(run_id, "run id"),
+    )
+    return "__".join(parts) + ".json"
+
+
+def _git_commit(folder: Path) -> str | None:
+    """HEAD of the repository holding the harness source, or None outside a checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    # An installed copy inside some unrelated repository (a venv in a checkout) must not report
+    # that repository's commit, so the package file itself has to be tracked.
+    if git("ls-files", "--error-unmatch", "__init__.py") is None:
+        return None
+    commit = git("rev-parse", "HEAD")
+    return commit if commit and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def provenance_now(command: str | None) -> dict[str, Any]:
+    """Who produced a score file: harness version and commit, Python, platform, library versions."""
+    libraries = {}
+    for name in PROVENANCE_LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "harness_version": __version__,
+        "git_commit": _git_commit(Path(__file__).resolve().parent),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": libraries,
+        "command": command,
+    }
