@@ -1,0 +1,141 @@
+"""Command line: argument parsing and printing only. The work happens in pipeline, leaderboard and report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import __version__
+
+EXIT_FAILED = 1  # the run or command failed (model, data, engine)
+EXIT_USAGE = 2  # the input was wrong (config, arguments); nothing was written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Evaluate locally hosted open models on math and code tasks.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="evaluate a model on the tasks of a config file")
+    run.add_argument("config", type=Path, help="eval config (YAML)")
+    run.add_argument("--limit", type=int, help="evaluate only the first N problems of each task")
+    run.add_argument("--output", type=Path, help="folder for score files (overrides the config's output)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5")
+    run.add_argument("--shard", help="evaluate only shard i of N (i/N, 0-based); combine with `harness merge`")
+    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    tasks = commands.add_parser("tasks", help="list every discovered task")
+    tasks.add_argument("--path", type=Path, action="append", default=[], help="extra folder of task files")
+
+    board = commands.add_parser("leaderboard", help="build the leaderboard from a folder of score files")
+    board.add_argument("results_dir", type=Path, nargs="?", default=Path("results"))
+    board.add_argument("--out", type=Path, help="folder or .md file to write (default: RESULTS_DIR)")
+
+    show = commands.add_parser("show", help="summarise one score file")
+    show.add_argument("score_file", type=Path)
+
+    merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
+    merge.add_argument("config", type=Path)
+    merge.add_argument("--limit", type=int)
+    merge.add_argument("--output", type=Path)
+    merge.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    merge.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from harness.errors import USAGE_ERRORS, RUN_ERRORS  # light: no engine is imported
+
+    try:
+        if args.command == "run":
+            return _run(args, argv)
+        if args.command == "tasks":
+            return _tasks(args)
+        if args.command == "leaderboard":
+            return _leaderboard(args)
+        if args.command == "show":
+            return _show(args)
+        if args.command == "merge":
+            return _merge(args)
+    except USAGE_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except RUN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted; finished samples are saved in the journal, rerun to resume", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from harness.config import ConfigError, load_config
+    from harness.pipeline import run
+    from harness.report import format_run_summary
+    from harness.sharding import parse_shard
+
+    config = load_config(args.config, args.overrides, args.limit, args.output)
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    command = "harness " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
+    outcomes = run(config, shard=shard, command=command, progress=not args.no_progress)
+    print(format_run_summary(outcomes, config.output, shard))
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from harness.config import load_config
+    from harness.merge import merge_shards
+    from harness.report import format_run_summary
+
+    config = load_config(args.config, args.overrides, args.limit, args.output)
+    command = "harness " + shlex.join(sys.argv[1:])
+    outcomes = merge_shards(config, command=command, progress=not args.no_progress)
+    print(format_run_summary(outcomes, config.output, None))
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from harness.registry import discover
+    from harness.report import format_task_list
+
+    registry = discover(args.path)
+    print(format_task_list(registry))
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from harness.errors import UsageError
+    from harness.leaderboard import build_leaderboard, render_markdown, write_leaderboard
+
+    if not args.results_dir.is_dir():
+        raise UsageError(f"results folder {args.results_dir} does not exist")
+    board = build_leaderboard(args.results_dir)
+    written = write_leaderboard(board, args.out or args.results_dir)
+    print(render_markdown(board))
+    for path in written:
+        print(f"wrote {path}")
+    for path, reason in board.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from harness.report import format_score_file
+    from harness.results import read_score_file
+
+    print(format_score_file(args.score_file, read_score_file(args.score_file)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Which exceptions the command line turns into a one-line message, and with which exit status."""
+
+from __future__ import annotations
+
+
+class UsageError(ValueError):
+    """A wrong argument or a missing input file named on the command line."""
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    from harness.config import ConfigError
+
+    return (ConfigError, UsageError)
+
+
+def _run_errors() -> tuple[type[BaseException], ...]:
+    from harness.backends.base import BackendError
+    from harness.data import DataError
+    from harness.journal import JournalError
+    from harness.pipeline import RunError
+    from harness.results import ScoreFileError
+
+    return (BackendError, DataError, JournalError, RunError, ScoreFileError)
+
+
+USAGE_ERRORS = _usage_errors()
+RUN_ERRORS = _run_errors()

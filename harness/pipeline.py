@@ -1,0 +1,247 @@
+"""run(config): the only module that knows the order of the stages.
+
+config -> registry -> TaskSpec -> problems -> requests -> backend.generate -> journal -> scores -> metrics ->
+score file. Each task is planned (problems, requests, protocol) before any model is loaded, so a bad task entry
+fails fast, and a run whose samples are all journaled already is rescored without loading the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import Backend, BackendError
+from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
+from harness.data import LoadedProblems, load_problems
+from harness.journal import Journal
+from harness.progress import generation_progress, scoring_progress
+from harness.protocol import build_protocol, sample_seed
+from harness.registry import TaskRegistry, discover
+from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
+from harness.scoring.metrics import compute_metrics, metrics_to_dict
+from harness.sharding import Shard
+from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Problem, Request, Sampling, TaskSpec
+
+
+class RunError(RuntimeError):
+    """The run could not finish; completed samples stay in the journal for the next attempt."""
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    spec: TaskSpec
+    request_entry: TaskRequest
+    loaded: LoadedProblems
+    sampling: Sampling
+    requests: tuple[Request, ...]
+    protocol: Mapping[str, Any]
+    run_id: str
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task: str
+    score_file: Path | None  # None for a shard, which writes only its journal
+    metrics: Mapping[str, Any]
+    samples_done: int
+    samples_total: int
+
+
+def plan_tasks(config: EvalConfig, registry: TaskRegistry) -> list[TaskPlan]:
+    return [plan_task(config, registry, entry) for entry in config.tasks]
+
+
+def plan_task(config: EvalConfig, registry: TaskRegistry, entry: TaskRequest) -> TaskPlan:
+    try:
+        spec = registry.get(entry.name)
+    except KeyError as err:
+        raise ConfigError(f"{config.source}: {entry.field_path}.name: {err.args[0]}") from None
+    unknown = sorted(set(entry.options) - set(spec.options))
+    if unknown:
+        allowed = ", ".join(sorted(spec.options)) or "none"
+        raise ConfigError(f"{config.source}: {entry.field_path}.{unknown[0]}: unknown key for task "
+                          f"{spec.name} (task options: {allowed})")
+    options = {**spec.options, **entry.options}
+    sampling = resolve_sampling(spec, config.generation, entry.generation)
+    loaded = load_problems(spec, entry.data, entry.limit, options)
+    template = entry.prompt_template or spec.prompt_template
+    system_prompt = entry.system_prompt if entry.system_prompt is not None else spec.system_prompt
+    protocol = build_protocol(spec, loaded, options, sampling, template, system_prompt)
+    run_id = make_run_id(config.model, protocol["hash"])
+    requests = build_requests(spec.name, loaded.problems, sampling, template, system_prompt)
+    return TaskPlan(spec, entry, loaded, sampling, requests, protocol, run_id)
+
+
+def resolve_sampling(spec: TaskSpec, config_generation: Mapping[str, Any],
+                     task_generation: Mapping[str, Any]) -> Sampling:
+    """Defaults < the task's own defaults < the config's generation block < the task entry."""
+    merged = {**GENERATION_DEFAULTS, **spec.defaults, **config_generation, **task_generation}
+    return Sampling(
+        temperature=float(merged["temperature"]), top_p=float(merged["top_p"]), top_k=int(merged["top_k"]),
+        max_new_tokens=int(merged["max_new_tokens"]), n=int(merged["n"]), seed=int(merged["seed"]),
+        stop=tuple(merged["stop"]),
+    )
+
+
+def build_requests(task: str, problems: Sequence[Problem], sampling: Sampling, template: str,
+                   system_prompt: str | None) -> tuple[Request, ...]:
+    requests = []
+    for problem in problems:
+        messages = [ChatMessage("user", template.replace("{problem}", problem.prompt))]
+        if system_prompt:
+            messages.insert(0, ChatMessage("system", system_prompt))
+        for index in range(sampling.n):
+            seed = sample_seed(sampling.seed, task, problem.id, index)
+            requests.append(Request(task, problem.id, index, tuple(messages), sampling, seed))
+    return tuple(requests)
+
+
+def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
+    identity = json.dumps([asdict(model), protocol_hash], sort_keys=True, default=str)
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+class BackendSession:
+    """Creates the backend on first use, so rescoring a finished journal never loads the model."""
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self._backend: Backend | None = None
+
+    def get(self) -> Backend:
+        if self._backend is None:
+            from harness.backends.registry import create_backend
+
+            self._backend = create_backend(self.spec)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+def run(config: EvalConfig, *, registry: TaskRegistry | None = None, shard: Shard | None = None,
+        command: str | None = None, progress: bool = True) -> list[TaskOutcome]:
+    """Evaluate every task of the config; return where each score file went."""
+    registry = registry or discover(config.task_paths)
+    plans = plan_tasks(config, registry)
+    session = BackendSession(config.model)
+    outcomes = []
+    try:
+        for plan in plans:
+            outcomes.append(run_task(plan, config, session, shard, command, progress))
+    finally:
+        session.close()
+    return outcomes
+
+
+def run_task(plan: TaskPlan, config: EvalConfig, session: BackendSession, shard: Shard | None,
+             command: str | None, progress: bool) -> TaskOutcome:
+    started = time.monotonic()
+    output = config.output
+    journal_path = output / ".journal" / (plan.run_id + (f".shard{shard.index}of{shard.count}" if shard else "")
+                                          + ".jsonl")
+    journal = Journal(journal_path, journal_fingerprint(config.model, plan))
+    done = journal.load()
+    wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
+    pending = [r for r in wanted if r.key not in done]
+    model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
+    if pending:
+        backend = session.get()
+        save_model_info(model_info_path, backend.info())
+        generate_into(journal, backend, pending, plan.spec.name, progress)
+        done = journal.load()
+    missing = [r.key for r in wanted if r.key not in done]
+    if missing:
+        raise RunError(f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
+                       f"(first: {missing[0]}); rerun to retry them")
+    if shard is not None:
+        return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
+    model_info = load_model_info(model_info_path) or session.get().info()
+    completions = [done[r.key] for r in plan.requests]
+    return finish_task(plan, model_info, completions, output, time.monotonic() - started, command, progress)
+
+
+def finish_task(plan: TaskPlan, model_info: ModelInfo, completions: Sequence[Completion], output: Path,
+                wall_seconds: float, command: str | None, progress: bool) -> TaskOutcome:
+    """Score completions, compute metrics, and write the score file and per-sample file."""
+    problems = {p.id: p for p in plan.loaded.problems}
+    rows = []
+    scores = []
+    for completion in scoring_progress(completions, plan.spec.name, progress):
+        score = plan.spec.grader.score(problems[completion.problem_id], completion)
+        scores.append(score)
+        rows.append(SampleRow(
+            problem_id=completion.problem_id, sample_index=completion.sample_index, completion=completion.text,
+            reasoning=completion.reasoning, extracted=score.extracted, verdict=score.verdict.value,
+            correct=score.correct, output_tokens=completion.output_tokens,
+            finish_reason=completion.finish_reason, detail=score.detail, seconds=completion.seconds,
+        ))
+    metrics = compute_metrics(scores, [p.id for p in plan.loaded.problems], plan.sampling.n,
+                              bootstrap_seed=plan.sampling.seed)
+    metrics_dict = metrics_to_dict(metrics)
+    generated = sum(c.output_tokens for c in completions)
+    generation_seconds = sum(c.seconds for c in completions)
+    name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
+    record = ScoreFile(
+        schema_version=1,
+        run_id=plan.run_id,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        task={"name": plan.spec.name, "version": plan.spec.version},
+        model=asdict(model_info),
+        protocol=dict(plan.protocol),
+        metrics=metrics_dict,
+        counts=dict(metrics.verdict_counts),
+        provenance=provenance_now(command),
+        cost={
+            "wall_seconds": round(wall_seconds, 3),
+            "generated_tokens": generated,
+            "generation_seconds": round(generation_seconds, 3),
+            "tokens_per_second": round(generated / generation_seconds, 2) if generation_seconds > 0 else None,
+        },
+        samples_file=name.removesuffix(".json") + ".samples.jsonl",
+    )
+    path = output / name
+    write_score_file(path, record, rows)
+    return TaskOutcome(plan.spec.name, path, metrics_dict, len(completions), len(completions))
+
+
+def generate_into(journal: Journal, backend: Backend, pending: Sequence[Request], task: str,
+                  progress: bool) -> None:
+    expected = {r.key for r in pending}
+    with generation_progress(len(pending), task, progress) as bar:
+        try:
+            for completion in backend.generate(pending):
+                if completion.key not in expected:
+                    raise RunError(f"task {task}: backend returned a completion nobody asked for: {completion.key}")
+                journal.append(completion)
+                expected.discard(completion.key)
+                bar.advance(completion.output_tokens)
+        except BackendError as err:
+            raise RunError(f"task {task}: {err} ({len(pending) - len(expected)} of {len(pending)} samples "
+                           "were saved; rerun the same command to resume)") from err
+
+
+def journal_fingerprint(model: ModelSpec, plan: TaskPlan) -> dict[str, Any]:
+    return {"run_id": plan.run_id, "protocol_hash": plan.protocol["hash"], "model": asdict(model)}
+
+
+def save_model_info(path: Path, info: ModelInfo) -> None:
+    from harness.atomic import write_text_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(asdict(info), indent=2, default=str))
+
+
+def load_model_info(path: Path) -> ModelInfo | None:
+    if not path.is_file():
+        return None
+    try:
+        return ModelInfo(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError):
+        return None
