@@ -19,8 +19,9 @@ def _run_errors() -> tuple[type[BaseException], ...]:
     from harness.journal import JournalError
     from harness.pipeline import RunError
     from harness.results import ScoreFileError
+    from harness.scoring.metrics import MetricsError
 
-    return (BackendError, DataError, JournalError, RunError, ScoreFileError)
+    return (BackendError, DataError, JournalError, MetricsError, RunError, ScoreFileError)
 
 
 USAGE_ERRORS = _usage_errors()
