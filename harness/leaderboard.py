@@ -1,0 +1,322 @@
+"""Many score files -> one table: a row per model identity, a column per (task, version, protocol).
+
+Scores sit in one column only when their protocol hash is equal, so a column never mixes numbers
+produced with different prompts, sampling or graders. When one task appears under several protocols,
+every such column is labelled with its hash and a note says which parts of the protocol differ.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.atomic import write_text_atomic
+from harness.results import NotAScoreFileError, ScoreFile, ScoreFileError, read_score_file
+
+BOARD_NAME = "leaderboard"
+
+
+@dataclass(frozen=True, order=True)
+class ModelKey:
+    """Who produced a score. Two weight revisions or dtypes of one model are two rows, never merged."""
+
+    name: str
+    backend: str
+    revision: str  # "" when unknown
+    dtype: str
+
+
+@dataclass(frozen=True, order=True)
+class ColumnKey:
+    task: str
+    version: str
+    protocol_hash: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The score of one model on one column, from the newest matching score file."""
+
+    path: Path
+    record: ScoreFile
+    superseded: int  # older score files for the same model and column that were not used
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.record.metrics["accuracy"])
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        lo, hi = self.record.metrics["accuracy_ci95"]
+        return float(lo), float(hi)
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.record.metrics["n_problems"])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.record.metrics["n_samples"])
+
+    @property
+    def samples_per_problem(self) -> int:
+        return self.n_samples // self.n_problems
+
+    @property
+    def generated_tokens(self) -> int:
+        return int(self.record.cost["generated_tokens"])
+
+    def text(self) -> str:
+        lo, hi = self.ci95
+        return (
+            f"{100 * self.accuracy:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] "
+            f"n={self.n_problems}×{self.samples_per_problem}"
+        )
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    results_dir: Path
+    rows: tuple[ModelKey, ...]  # best mean accuracy first
+    columns: tuple[ColumnKey, ...]
+    column_labels: Mapping[ColumnKey, str]
+    cells: Mapping[tuple[ModelKey, ColumnKey], Cell]
+    protocols: Mapping[ColumnKey, Mapping[str, Any]]
+    notes: tuple[str, ...]
+    skipped: tuple[tuple[Path, str], ...]  # files that were not used, with the reason
+
+    def row_cells(self, row: ModelKey) -> list[Cell]:
+        return [self.cells[(row, col)] for col in self.columns if (row, col) in self.cells]
+
+    def tokens_per_sample(self, row: ModelKey) -> float | None:
+        """Average generated tokens per sample over this model's cells (per problem when n=1)."""
+        cells = self.row_cells(row)
+        samples = sum(c.n_samples for c in cells)
+        return sum(c.generated_tokens for c in cells) / samples if samples else None
+
+
+def _model_key(record: ScoreFile) -> ModelKey:
+    m = record.model
+    return ModelKey(str(m["name"]), str(m["backend"]), str(m.get("revision") or ""), str(m["dtype"]))
+
+
+def _column_key(record: ScoreFile) -> ColumnKey:
+    return ColumnKey(str(record.task["name"]), str(record.task["version"]), str(record.protocol["hash"]))
+
+
+def _created(record: ScoreFile) -> datetime:
+    return datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+
+
+def _score_files(results_dir: Path) -> list[Path]:
+    # Hidden folders hold the harness's own working files (journals, model info), not results.
+    return sorted(
+        p
+        for p in results_dir.rglob("*.json")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(results_dir).parts)
+    )
+
+
+def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tuple[Path, str]]]:
+    found: list[tuple[Path, ScoreFile]] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in _score_files(results_dir):
+        try:
+            found.append((path, read_score_file(path)))
+        except NotAScoreFileError:
+            skipped.append((path, "not a score file (JSON without schema_version or protocol)"))
+        except ScoreFileError as err:
+            # The path is reported beside the reason already; do not repeat it inside.
+            skipped.append((path, str(err).removeprefix(f"{path} ").removeprefix("is ")))
+    return found, skipped
+
+
+def _pick_newest(
+    found: Sequence[tuple[Path, ScoreFile]], results_dir: Path
+) -> tuple[dict[tuple[ModelKey, ColumnKey], Cell], list[str]]:
+    groups: dict[tuple[ModelKey, ColumnKey], list[tuple[Path, ScoreFile]]] = {}
+    for path, record in found:
+        groups.setdefault((_model_key(record), _column_key(record)), []).append((path, record))
+    cells: dict[tuple[ModelKey, ColumnKey], Cell] = {}
+    notes = []
+    for key, group in groups.items():
+        # Newest first; the path breaks ties so the choice never depends on directory order.
+        group.sort(key=lambda item: (_created(item[1]), str(item[0])), reverse=True)
+        path, record = group[0]
+        cells[key] = Cell(path, record, superseded=len(group) - 1)
+        if len(group) > 1:
+            older = ", ".join(str(p.relative_to(results_dir)) for p, _ in group[1:])
+            notes.append(
+                f"{key[0].name} on {key[1].task}: {len(group)} score files; using the newest, "
+                f"{path.relative_to(results_dir)} ({record.created_at}); not used: {older}"
+            )
+    return cells, notes
+
+
+def protocol_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Which protocol parts differ: top-level keys, or `key.subkey` where both sides are objects."""
+    differing: list[str] = []
+    for key in sorted(set(a) | set(b)):
+        if key == "hash" or a.get(key) == b.get(key):
+            continue
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, Mapping) and isinstance(right, Mapping):
+            subkeys = sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
+            differing.extend(f"{key}.{sub}" for sub in subkeys)
+        else:
+            differing.append(key)
+    return differing
+
+
+def _label_columns(
+    columns: Sequence[ColumnKey], protocols: Mapping[ColumnKey, Mapping[str, Any]]
+) -> tuple[dict[ColumnKey, str], list[str]]:
+    labels: dict[ColumnKey, str] = {}
+    notes = []
+    by_task: dict[str, list[ColumnKey]] = {}
+    for col in columns:
+        by_task.setdefault(col.task, []).append(col)
+    for task, cols in by_task.items():
+        if len(cols) == 1:
+            labels[cols[0]] = task
+            continue
+        show_version = len({c.version for c in cols}) > 1
+        for col in cols:
+            version = f" v{col.version}" if show_version else ""
+            labels[col] = f"{task}{version} [p:{col.protocol_hash[:8]}]"
+        first = cols[0]
+        for other in cols[1:]:
+            diff = protocol_differences(protocols[first], protocols[other]) or ["(no visible key)"]
+            notes.append(
+                f"{task}: protocols {first.protocol_hash[:8]} and {other.protocol_hash[:8]} differ in "
+                f"{', '.join(diff)}; their scores are not comparable"
+            )
+    return labels, notes
+
+
+def build_leaderboard(results_dir: Path) -> Leaderboard:
+    """Read every score file under `results_dir` (recursively) into one table; bad files are skipped."""
+    results_dir = Path(results_dir)
+    found, skipped = _read_all(results_dir)
+    cells, duplicate_notes = _pick_newest(found, results_dir)
+    columns = sorted({col for _, col in cells})
+    protocols = {col: cell.record.protocol for (_, col), cell in sorted(cells.items(), key=lambda kv: kv[0])}
+    labels, protocol_notes = _label_columns(columns, protocols)
+
+    def mean_accuracy(row: ModelKey) -> float:
+        values = [cells[(row, c)].accuracy for c in columns if (row, c) in cells]
+        return sum(values) / len(values)
+
+    rows = sorted({row for row, _ in cells}, key=lambda r: (-mean_accuracy(r), r))
+    return Leaderboard(
+        results_dir=results_dir,
+        rows=tuple(rows),
+        columns=tuple(columns),
+        column_labels=labels,
+        cells=cells,
+        protocols=protocols,
+        notes=tuple(protocol_notes + sorted(duplicate_notes)),
+        skipped=tuple(skipped),
+    )
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(lb: Leaderboard) -> str:
+    """The leaderboard as Markdown: the table, then notes and skipped files."""
+    lines = [
+        "# Leaderboard",
+        "",
+        "Accuracy in % (mean over all samples, i.e. pass@1 averaged over n) with its 95% bootstrap "
+        "confidence interval over problems; n = problems × samples per problem. Only scores in the "
+        "same column share a protocol and can be compared.",
+        "",
+    ]
+    if not lb.rows:
+        lines.append(f"No score files found under {lb.results_dir}.")
+    else:
+        header = ["model", "backend", "dtype", "revision"]
+        header += [lb.column_labels[c] for c in lb.columns] + ["avg tokens/sample"]
+        lines.append("| " + " | ".join(_md(h) for h in header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for row in lb.rows:
+            cells = [lb.cells[(row, c)].text() if (row, c) in lb.cells else "–" for c in lb.columns]
+            tokens = lb.tokens_per_sample(row)
+            values = [row.name, row.backend, row.dtype, row.revision[:12] or "–", *cells]
+            values.append("–" if tokens is None else f"{tokens:.0f}")
+            lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    if lb.notes:
+        lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in lb.notes]
+    if lb.skipped:
+        lines += ["", "## Skipped files", ""]
+        lines += [f"- {_rel(path, lb.results_dir)}: {_md(reason)}" for path, reason in lb.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def _rel(path: Path, folder: Path) -> str:
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)
+
+
+_CSV_FIELDS = [
+    "model", "backend", "revision", "dtype", "task", "task_version", "protocol_hash", "column",
+    "accuracy", "ci95_low", "ci95_high", "n_problems", "samples_per_problem", "n_samples",
+    "generated_tokens", "tokens_per_sample", "wall_seconds", "created_at", "run_id", "score_file",
+]  # fmt: skip
+
+
+def _k_sort(name: str) -> tuple[str, int]:
+    kind, k = name.split("@")
+    return kind, int(k)
+
+
+def render_csv(lb: Leaderboard) -> str:
+    """One row per (model, column) with numbers as numbers (accuracy as a fraction, not a percent)."""
+    k_fields = sorted(
+        {k for cell in lb.cells.values() for k in cell.record.metrics if k.startswith(("pass@", "maj@"))},
+        key=_k_sort,
+    )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS + k_fields, lineterminator="\n")
+    writer.writeheader()
+    for row in lb.rows:
+        for col in lb.columns:
+            cell = lb.cells.get((row, col))
+            if cell is None:
+                continue
+            lo, hi = cell.ci95
+            m = cell.record.metrics
+            writer.writerow({
+                "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
+                "task": col.task, "task_version": col.version, "protocol_hash": col.protocol_hash,
+                "column": lb.column_labels[col], "accuracy": cell.accuracy, "ci95_low": lo, "ci95_high": hi,
+                "n_problems": cell.n_problems, "samples_per_problem": cell.samples_per_problem,
+                "n_samples": cell.n_samples, "generated_tokens": cell.generated_tokens,
+                "tokens_per_sample": cell.generated_tokens / cell.n_samples,
+                "wall_seconds": cell.record.cost["wall_seconds"], "created_at": cell.record.created_at,
+                "run_id": cell.record.run_id, "score_file": _rel(cell.path, lb.results_dir),
+                **{k: m[k] for k in k_fields if k in m},
+            })  # fmt: skip
+    return out.getvalue()
+
+
+def write_leaderboard(lb: Leaderboard, out: Path) -> list[Path]:
+    """Write leaderboard.md and leaderboard.csv atomically into a folder, or beside a named .md/.csv file."""
+    out = Path(out)
+    if out.suffix in (".md", ".csv"):
+        md_path, csv_path = out.with_suffix(".md"), out.with_suffix(".csv")
+    else:
+        md_path, csv_path = out / f"{BOARD_NAME}.md", out / f"{BOARD_NAME}.csv"
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(md_path, render_markdown(lb))
+    write_text_atomic(csv_path, render_csv(lb))
+    return [md_path, csv_path]
