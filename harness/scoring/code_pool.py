@@ -1,0 +1,43 @@
+"""Grade many code completions at once, one sandboxed runner per solution, sized to the machine."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from harness.scoring.code_grader import score_result
+from harness.types import Completion, Problem, Score
+
+
+def grade_many(
+    jobs: Sequence[tuple[Problem, Completion]], workers: int | None = None, progress: bool = True
+) -> list[Score]:
+    """Scores for (problem, completion) pairs, in input order.
+
+    Threads are enough here: each one only waits on its runner process, so the work happens in the
+    children, one per CPU by default.
+    """
+    from tqdm import tqdm
+
+    workers = workers or os.cpu_count() or 1
+    scores: list[Score | None] = [None] * len(jobs)
+    tests_done = 0
+    lock = threading.Lock()
+    with (
+        tqdm(total=len(jobs), desc="grading code", unit="solution", disable=not progress) as bar,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        futures = {
+            pool.submit(score_result, problem, completion): i for i, (problem, completion) in enumerate(jobs)
+        }
+        for future in as_completed(futures):
+            score, result = future.result()
+            scores[futures[future]] = score
+            with lock:
+                tests_done += result.tests_run if result else 0
+                elapsed = bar.format_dict.get("elapsed") or 1e-9
+                bar.set_postfix(tests_per_s=f"{tests_done / max(elapsed, 1e-9):.0f}", refresh=False)
+                bar.update(1)
+    return [s for s in scores if s is not None]
