@@ -1,0 +1,25 @@
+"""The embedded model, loaded once per session and shared by the hf backend tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from harness.types import ModelSpec
+
+EMBEDDED_ALIAS = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="session")
+def smol_backend(_session_model_cache: None) -> Iterator[Any]:
+    # Depends on the session cache fixture so the one dequantization of the session lands in the
+    # test cache, never in the user's.
+    from harness.backends.hf import HFBackend
+
+    backend = HFBackend(
+        ModelSpec(name="smollm2", backend="hf", path=EMBEDDED_ALIAS, device="cpu", batch_size=8)
+    )
+    yield backend
+    backend.close()

@@ -1,0 +1,209 @@
+"""The transformers backend on the real embedded model, plus plumbing on a tiny random model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.backends.base import BackendError
+from harness.backends.model_files import embedded_model_path, file_sha256, folder_weights_sha256
+from harness.backends.registry import create_backend
+from harness.types import ChatMessage, Completion, ModelSpec, Request, Sampling
+
+ALIAS = "smollm2-135m-instruct"
+SHORT_ANSWER = "What is 2+2?"
+POEM = "Write a long poem about the sea."
+COUNTING = "Count from 1 to 20, separated by commas."
+GREETING = "Say hi."
+
+
+def request(prompt: str, index: int = 0, seed: int = 0, **sampling: Any) -> Request:
+    return Request(
+        task="t",
+        problem_id=f"p{index}",
+        sample_index=0,
+        messages=(ChatMessage("user", prompt),),
+        sampling=Sampling(**sampling),
+        seed=seed,
+    )
+
+
+def by_id(completions: Any) -> dict[str, Completion]:
+    return {c.problem_id: c for c in completions}
+
+
+def test_info_describes_the_embedded_model(smol_backend: Any) -> None:
+    info = smol_backend.info()
+    gguf = embedded_model_path(ALIAS)
+    assert gguf is not None
+    template = smol_backend.tokenizer.chat_template
+    assert (info.backend, info.path, info.dtype, info.device, info.batch_size) == (
+        "hf",
+        ALIAS,
+        "float32",
+        "cpu",
+        8,
+    )
+    assert info.revision == "sha256:" + file_sha256(gguf)[:16]
+    assert info.chat_template_hash == hashlib.sha256(template.encode()).hexdigest()[:16]
+    assert info.engine.startswith("transformers 5.") and " / torch 2." in info.engine
+    assert info.extra == {
+        "gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "quantization": "Q4_1 dequantized to float32",
+    }
+
+
+def test_prompt_uses_the_chat_template(smol_backend: Any) -> None:
+    text = smol_backend.tokenizer.decode(smol_backend.render([ChatMessage("user", GREETING)]))
+    assert text.startswith("<|im_start|>system\n")
+    assert text.endswith("<|im_start|>user\nSay hi.<|im_end|>\n<|im_start|>assistant\n")
+
+
+@pytest.mark.slow
+def test_greedy_generation_reports_finish_reason_and_tokens(smol_backend: Any) -> None:
+    prompts = [SHORT_ANSWER, POEM, COUNTING]
+    out = by_id(smol_backend.generate([request(p, i, max_new_tokens=16) for i, p in enumerate(prompts)]))
+    assert sorted(out) == ["p0", "p1", "p2"]
+    short, poem, counting = out["p0"], out["p1"], out["p2"]
+    assert short.finish_reason == "stop" and "4" in short.text
+    # The answer's own tokens plus the end-of-turn token that stopped it.
+    answer_tokens = smol_backend.tokenizer(short.text, add_special_tokens=False)["input_ids"]
+    assert short.output_tokens == len(answer_tokens) + 1 < 16
+    for long in (poem, counting):
+        assert (long.finish_reason, long.output_tokens) == ("length", 16)
+        assert long.text.strip()
+    assert counting.text.startswith("1")
+    assert all(c.seconds > 0 for c in out.values())
+
+
+@pytest.mark.slow
+def test_greedy_text_does_not_depend_on_the_batch(smol_backend: Any) -> None:
+    alone = next(iter(smol_backend.generate([request(POEM, 1, max_new_tokens=12)])))
+    batch = [request(GREETING, 0, max_new_tokens=12), request(POEM, 1, max_new_tokens=12)]
+    batch.append(request(COUNTING + " Then say goodbye politely.", 2, max_new_tokens=12))
+    together = by_id(smol_backend.generate(batch))
+    got = together["p1"]
+    assert (got.text, got.output_tokens, got.finish_reason) == (alone.text, alone.output_tokens, "length")
+
+
+@pytest.mark.slow
+def test_stop_strings_cut_the_text_for_that_row_only(smol_backend: Any) -> None:
+    requests = [
+        request(COUNTING, 0, max_new_tokens=40, stop=("7",)),
+        request(POEM, 1, max_new_tokens=40, stop=("7",)),
+    ]
+    out = by_id(smol_backend.generate(requests))
+    counting, poem = out["p0"], out["p1"]
+    assert counting.finish_reason == "stop"
+    assert "7" not in counting.text
+    assert counting.text.startswith("1") and "6" in counting.text
+    # Stopped early: the row's count excludes the padding it received while the poem went on.
+    assert counting.output_tokens < 40
+    assert (poem.finish_reason, poem.output_tokens) == ("length", 40)
+
+
+@pytest.mark.slow
+def test_seeded_samples_do_not_depend_on_the_batch(smol_backend: Any) -> None:
+    settings = {"temperature": 0.7, "top_p": 0.95, "top_k": 50, "max_new_tokens": 12}
+    target = request(POEM, 1, seed=11, **settings)
+    alone = next(iter(smol_backend.generate([target])))
+    others = [
+        request(GREETING, 0, seed=5, **settings),
+        request(COUNTING + " Then explain why counting matters.", 2, seed=6, **settings),
+    ]
+    together = by_id(smol_backend.generate([others[1], target, others[0]]))
+    assert together["p1"].text == alone.text
+    assert together["p1"].output_tokens == alone.output_tokens
+
+
+@pytest.mark.slow
+def test_different_seeds_give_different_samples(smol_backend: Any) -> None:
+    requests = [request(POEM, i, seed=100 + i, temperature=1.0, max_new_tokens=12) for i in range(3)]
+    texts = {c.text for c in smol_backend.generate(requests)}
+    assert len(texts) == 3
+    again = {c.text for c in smol_backend.generate(requests)}
+    assert again == texts
+
+
+def test_bad_path_gives_backend_error_with_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    spec = ModelSpec(name="m", backend="hf", path=str(missing), device="cpu")
+    with pytest.raises(BackendError) as caught:
+        create_backend(spec)
+    assert str(missing) in str(caught.value)
+
+
+def test_unknown_device_and_dtype_are_refused(tiny_model: Path) -> None:
+    from harness.backends.hf import HFBackend
+
+    with pytest.raises(BackendError, match="'int8'"):
+        HFBackend(ModelSpec(name="m", backend="hf", path=str(tiny_model), dtype="int8", device="cpu"))
+    with pytest.raises(BackendError, match="'tpu'"):
+        HFBackend(ModelSpec(name="m", backend="hf", path=str(tiny_model), device="tpu"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer Llama with a word-level tokenizer and no chat template."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    words = ["<pad>", "</s>", "<unk>", *["the", "a", "sea", "sun", "is", "blue", "red", "one", "two", "three", "four", "five"]]
+    vocab = {word: i for i, word in enumerate(words)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    tokenizer.save_pretrained(folder)
+    config = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=None,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_tiny_local_folder_plumbing(tiny_model: Path) -> None:
+    from harness.backends.hf import HFBackend
+
+    backend = HFBackend(ModelSpec(name="tiny", backend="hf", path=str(tiny_model), device="cpu"))
+    info = backend.info()
+    assert info.revision == "sha256:" + folder_weights_sha256(tiny_model)[:16]
+    assert (info.dtype, info.device, info.batch_size, info.chat_template_hash) == ("float32", "cpu", 32, None)
+    assert info.extra == {}
+    # No chat template: message contents are joined plainly.
+    rendered = backend.render([ChatMessage("system", "the sea"), ChatMessage("user", "is blue")])
+    assert backend.tokenizer.decode(rendered) == "the sea is blue"
+    requests = [request(p, i, max_new_tokens=5) for i, p in enumerate(["the sea", "one two three", "sun"])]
+    out = list(backend.generate(requests))
+    assert sorted(c.key for c in out) == sorted(r.key for r in requests)
+    for completion in out:
+        assert 1 <= completion.output_tokens <= 5
+        assert (completion.finish_reason == "length") == (completion.output_tokens == 5)
+    backend.close()
+
+
+def test_tiny_model_in_bfloat16_reports_its_dtype(tiny_model: Path) -> None:
+    from harness.backends.hf import HFBackend
+
+    spec = ModelSpec(name="tiny", backend="hf", path=str(tiny_model), dtype="bfloat16", device="cpu")
+    backend = HFBackend(spec)
+    assert backend.info().dtype == "bfloat16"
+    sampled = request("the sea", 0, seed=3, temperature=1.0, top_k=5, max_new_tokens=4)
+    first = [c.text for c in backend.generate([sampled])]
+    assert first == [c.text for c in backend.generate([sampled])]
