@@ -153,7 +153,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-llama")
-    words = ["<pad>", "</s>", "<unk>", *["the", "a", "sea", "sun", "is", "blue", "red", "one", "two", "three", "four", "five"]]
+    plain = ["the", "a", "sea", "sun", "is", "blue", "red", "one", "two", "three", "four", "five"]
+    words = ["<pad>", "</s>", "<unk>", *plain]
     vocab = {word: i for i, word in enumerate(words)}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
