@@ -170,11 +170,28 @@ def _grandchild(
         for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores both; a judge must not
             signal.signal(sig, signal.SIG_DFL)
         status = _run_solution(job, code, base, test)
+        if job.get("threads") == "join":
+            _finish_like_an_interpreter()
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException:
         status = 1
     os._exit(status)
+
+
+def _finish_like_an_interpreter() -> None:
+    """Wait for non-daemon threads and run atexit hooks, as a normal interpreter exit would.
+
+    Contest solutions often run `main` in a thread with a big stack; without this join, os._exit cuts
+    them off before they print, which is what LCB's in-process grader does (setting threads=exit_with_main).
+    """
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
 
 
 def _read_capped(path: str, limit: int) -> str:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from harness.scoring.code_compare import FloatCompare, compare_functional, compare_stdio, extract_code
 from harness.scoring.sandbox import RunnerLost, RunnerProcess, SandboxLimits, sandbox_mode
@@ -22,6 +22,12 @@ from harness.types import Completion, Grader, Problem, Score, Verdict
 GRADER_VERSION = "1"
 DEFAULT_LIMITS = SandboxLimits()
 DEFAULT_FLOAT_COMPARE: FloatCompare = "exact_decimal"  # what published LCB numbers use
+# "join": wait for a program's non-daemon threads, as a contest judge (and a normal interpreter exit)
+# does. "exit_with_main": end when the main body returns, losing what threads print later, which is what
+# LCB's in-process grader does (71 of 800 o1 release_v1 submissions lose their output there); it races
+# with the threads, so verdicts can vary between runs. See benchmarks/README.md.
+ThreadPolicy = Literal["exit_with_main", "join"]
+DEFAULT_THREADS: ThreadPolicy = "join"
 
 _RUNNER_STATUS = {
     "timeout": Verdict.TIMEOUT,
@@ -58,6 +64,7 @@ def _run_once(
     func_name: str | None,
     limits: SandboxLimits,
     compare: Comparer,
+    threads: ThreadPolicy,
 ) -> CodeResult:
     budget = min(limits.global_timeout_s, (limits.per_test_timeout_s + 1) * len(tests) + 5)
     deadline = time.monotonic() + budget
@@ -68,6 +75,7 @@ def _run_once(
         "timeout_s": limits.per_test_timeout_s,
         "memory_bytes": limits.memory_mb * 1024 * 1024,
         "output_bytes": limits.output_bytes,
+        "threads": threads,
     }
     try:
         runner = RunnerProcess(job, limits)
@@ -131,6 +139,7 @@ def _grade(
     func_name: str | None,
     limits: SandboxLimits | None,
     compare: Comparer,
+    threads: ThreadPolicy = "join",
 ) -> CodeResult:
     if not tests:
         return CodeResult(Verdict.INFRA_ERROR, 0, 0, 0, "the problem has no tests, so nothing was run")
@@ -138,7 +147,7 @@ def _grade(
     reasons = []
     for attempt in (1, 2):  # an infrastructure failure gets exactly one retry
         try:
-            result = _run_once(mode, code, tests, func_name, limits or DEFAULT_LIMITS, compare)
+            result = _run_once(mode, code, tests, func_name, limits or DEFAULT_LIMITS, compare, threads)
         except _InfraError as exc:
             reasons.append(f"attempt {attempt}: {exc}")
             continue
@@ -152,11 +161,14 @@ def grade_stdio(
     tests: Sequence[Mapping[str, Any]],
     limits: SandboxLimits | None = None,
     float_compare: FloatCompare = DEFAULT_FLOAT_COMPARE,
+    threads: ThreadPolicy = DEFAULT_THREADS,
 ) -> CodeResult:
     """Run a stdin/stdout program on each test's "input" and compare with its "output"."""
-    return _grade(
-        "stdio", code, tests, None, limits, lambda got, want: compare_stdio(got, want, float_compare)
-    )
+
+    def compare(got: str, want: str) -> str | None:
+        return compare_stdio(got, want, float_compare)
+
+    return _grade("stdio", code, tests, None, limits, compare, threads)
 
 
 def grade_functional(
@@ -188,7 +200,8 @@ def grade_problem(problem: Problem, code: str, limits: SandboxLimits | None = No
         return grade_functional(code, str(func_name), tests, limits)
     if "python_asserts" in kinds:
         return grade_asserts(code, tests, limits)
-    return grade_stdio(code, tests, limits)
+    # Module defaults read at call time, so a validation script can switch them for a whole run.
+    return grade_stdio(code, tests, limits, DEFAULT_FLOAT_COMPARE, DEFAULT_THREADS)
 
 
 def score_result(problem: Problem, completion: Completion) -> tuple[Score, CodeResult | None]:
@@ -212,6 +225,7 @@ def score_code(problem: Problem, completion: Completion) -> Score:
 def grader_settings(limits: SandboxLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     return {
         "float_compare": DEFAULT_FLOAT_COMPARE,
+        "threads": DEFAULT_THREADS,
         "stdin": "real_fd",  # programs may read fd 0 directly (open(0), sys.stdin.buffer)
         "stop_on_first_failure": True,
         "per_test_timeout_s": limits.per_test_timeout_s,

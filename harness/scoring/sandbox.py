@@ -97,8 +97,11 @@ def _bwrap_prefix(workdir: Path) -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    for path in {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}:
+    for path in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}):
         if not path.startswith("/usr/"):
+            # bwrap would copy a 0700 parent such as /root, locking the throwaway uid out of the stdlib.
+            for parent in reversed(Path(path).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(RUNNER), str(RUNNER), "--bind", str(workdir), str(workdir)]
     args += ["--chdir", str(workdir), "--proc", "/proc", "--dev", "/dev"]

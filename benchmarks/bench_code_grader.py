@@ -1,0 +1,171 @@
+"""Grading throughput of our code grader against two others, on the same solutions, side by side.
+
+    .venv/bin/python benchmarks/bench_code_grader.py [--solutions 200] [--data ../shared/data]
+
+Workload: the first N official o1-mini LiveCodeBench submissions of release_v1, graded on public tests.
+Throughput is (public tests in the workload) / (wall seconds), the same numerator for every grader.
+Compared with:
+  (a) one fresh `python -I` process per test (the naive subprocess grader), same worker count;
+  (b) the LiveCodeBench grader shipped in lighteval (`evaluate_generations`, its batch entry point,
+      with num_process_evaluate = CPU count), run in benchmarks/.venv-lighteval
+      (create it: python -m venv benchmarks/.venv-lighteval
+      && benchmarks/.venv-lighteval/bin/pip install lighteval).
+Verdicts are compared as pass/fail per solution; the script prints how many agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.scoring._code_runner import PRELUDE
+from harness.scoring.code_compare import compare_functional, compare_stdio
+from harness.scoring.code_pool import grade_many
+from harness.types import Completion, Problem
+from tasks import livecodebench
+
+HERE = Path(__file__).resolve().parent
+LIGHTEVAL_PYTHON = HERE / ".venv-lighteval" / "bin" / "python"
+DEFAULT_DATA = HERE.parents[1] / "shared" / "data"
+
+# Runs inside the lighteval venv: grade all generations with lighteval's own batch function.
+LIGHTEVAL_DRIVER = """
+import json, os, sys, time
+from lighteval.tasks.tasks.lcb.codegen_metrics import evaluate_generations
+job = json.load(open(sys.argv[1]))
+start = time.monotonic()
+samples, generations = job["samples"], job["generations"]
+results = evaluate_generations(samples, generations, num_process_evaluate=os.cpu_count(), timeout=6)
+seconds = time.monotonic() - start
+passed = [bool(results[i][0]) and all(r is True for r in results[i][0]) for i in range(len(samples))]
+json.dump({"seconds": seconds, "passed": passed}, open(sys.argv[2], "w"))
+"""
+
+FUNCTIONAL_CALL = """
+import json as _json, sys as _sys
+_args = [_json.loads(line) for line in _sys.stdin.read().split("\\n") if line.strip()]
+_f = getattr(Solution(), {name!r}) if "Solution" in globals() else globals()[{name!r}]
+_v = _f(*_args)
+_sys.stdout.write(_json.dumps(list(_v) if isinstance(_v, tuple) else _v))
+"""
+
+
+def load_workload(data: Path, count: int) -> list[tuple[Problem, str]]:
+    rows = [
+        json.loads(x)
+        for x in (data / "livecodebench" / "lcb_release_v5_problems_no_private_tests.jsonl").open()
+    ]
+    problems = {p.id: p for p in (livecodebench.to_problem(r, i) for i, r in enumerate(rows)) if p.tests}
+    subs = [json.loads(x) for x in (data / "code_solutions" / "lcb_v5_o1_submissions_graded.jsonl").open()]
+    chosen = [s for s in subs if s["model"].startswith("o1-mini") and s["question_id"] in problems][:count]
+    return [(problems[s["question_id"]], s["code"]) for s in chosen]
+
+
+def run_ours(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
+    jobs = [
+        (p, Completion("bench", p.id, i, f"```python\n{c}\n```", 0, "stop"))
+        for i, (p, c) in enumerate(workload)
+    ]
+    start = time.monotonic()
+    scores = grade_many(jobs, progress=False)
+    return time.monotonic() - start, [s.correct for s in scores]
+
+
+def _one_process_per_test(problem: Problem, code: str) -> bool:
+    func_name = problem.meta.get("func_name")
+    program = PRELUDE + code + (FUNCTIONAL_CALL.format(name=func_name) if func_name else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        for test in problem.tests or ():
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-I", "-c", program],
+                    input=test["input"],
+                    capture_output=True,
+                    text=True,
+                    timeout=6,
+                    cwd=tmp,
+                    env={"PATH": "/usr/bin:/bin"},
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return False
+            compare = compare_functional if func_name else compare_stdio
+            if done.returncode != 0 or compare(done.stdout, test["output"]) is not None:
+                return False
+    return True
+
+
+def run_per_test_processes(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
+    start = time.monotonic()
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        passed = list(pool.map(lambda item: _one_process_per_test(*item), workload))
+    return time.monotonic() - start, passed
+
+
+def run_lighteval(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]] | None:
+    if not LIGHTEVAL_PYTHON.exists():
+        print(f"lighteval venv not found at {LIGHTEVAL_PYTHON}; see this script's docstring")
+        return None
+    samples = []
+    for problem, _ in workload:
+        tests = problem.tests or ()
+        io = {
+            "inputs": [t["input"] for t in tests],
+            "outputs": [t["output"] for t in tests],
+            "fn_name": problem.meta.get("func_name"),
+        }
+        samples.append({"input_output": json.dumps(io)})
+    with tempfile.TemporaryDirectory() as tmp:
+        job, out = Path(tmp, "job.json"), Path(tmp, "out.json")
+        job.write_text(json.dumps({"samples": samples, "generations": [[code] for _, code in workload]}))
+        subprocess.run(
+            [str(LIGHTEVAL_PYTHON), "-c", LIGHTEVAL_DRIVER, str(job), str(out)],
+            check=True,
+            cwd=tmp,
+            capture_output=True,
+        )
+        result = json.loads(out.read_text())
+    return result["seconds"], result["passed"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--solutions", type=int, default=200)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    workload = load_workload(args.data, args.solutions)
+    n_tests = sum(len(p.tests or ()) for p, _ in workload)
+    print(f"workload: {len(workload)} o1-mini solutions, {n_tests} public tests, {os.cpu_count()} CPUs")
+    ours_s, ours = run_ours(workload)
+    print(
+        f"ours (sandboxed runner, fork per test): {ours_s:6.1f} s  {n_tests / ours_s:7.1f} tests/s  "
+        f"passed {sum(ours)}"
+    )
+    for name, runner in (
+        ("one process per test", run_per_test_processes),
+        ("lighteval LCB grader", run_lighteval),
+    ):
+        measured = runner(workload)
+        if measured is None:
+            continue
+        seconds, passed = measured
+        same = sum(a == b for a, b in zip(ours, passed, strict=True))
+        print(
+            f"{name:38s}: {seconds:6.1f} s  {n_tests / seconds:7.1f} tests/s  passed {sum(passed)}  "
+            f"same verdict {same}/{len(ours)}  ratio ours/them {seconds / ours_s:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
