@@ -1,0 +1,188 @@
+"""Greedy tokens/s of the harness hf backend against a plain transformers generate() loop, side by side.
+
+Both sides use the same loaded model, the same chat-rendered AIME prompts, the same sorted and
+left-padded batches, batch size and max_new_tokens. The plain loop is what a person would write by
+hand; the ratio shows what the backend's bookkeeping costs. Target: ratio >= 0.9.
+
+    .venv/bin/python benchmarks/bench_hf_throughput.py                       # backend vs plain loop
+    .venv/bin/python benchmarks/bench_hf_throughput.py --dtype bfloat16 --batch-size 16
+    .venv/bin/python benchmarks/bench_hf_throughput.py --mode cli            # `harness run` end to end
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "aime24.jsonl"
+SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="alias, .gguf, folder or hub id")
+    parser.add_argument("--prompts", type=int, default=32, help="number of AIME problems (max 30 per file)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating rounds of each side")
+    parser.add_argument("--mode", choices=["backend", "cli", "plain"], default="backend")
+    parser.add_argument("--data", type=Path, default=DATA)
+    return parser.parse_args()
+
+
+def load_problems(path: Path, count: int) -> list[str]:
+    if not path.is_file():
+        sys.exit(f"benchmark data {path} is missing; pass --data with an AIME-style JSONL file")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # 30 problems per year: repeat from the start when more prompts are asked for.
+    return [rows[i % len(rows)]["problem"] + SUFFIX for i in range(count)]
+
+
+def plain_loop(model: Any, tokenizer: Any, prompts: list[str], batch_size: int, max_new: int) -> int:
+    """The hand-written reference: render, sort by length, left-pad, generate, count new tokens."""
+    import torch
+
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False
+        )
+        for p in prompts
+    ]
+    texts.sort(key=lambda t: len(tokenizer(t, add_special_tokens=False)["input_ids"]), reverse=True)
+    eos = model.generation_config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos])
+    total = 0
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(
+            texts[start : start + batch_size],
+            return_tensors="pt",
+            padding=True,
+            padding_side="left",
+            add_special_tokens=False,
+        ).to(model.device)
+        with torch.inference_mode():
+            out = model.generate(
+                **batch, do_sample=False, max_new_tokens=max_new, pad_token_id=tokenizer.pad_token_id
+            )
+        for row in out[:, batch["input_ids"].shape[1] :].tolist():
+            ends = [i + 1 for i, token in enumerate(row) if token in eos_ids]
+            total += ends[0] if ends else len(row)
+    return total
+
+
+def bench_backend(args: argparse.Namespace) -> None:
+    from harness.backends.hf import HFBackend
+    from harness.types import ChatMessage, ModelSpec, Request, Sampling
+
+    spec = ModelSpec(
+        "bench", "hf", args.model, dtype=args.dtype, device=args.device, batch_size=args.batch_size
+    )
+    backend = HFBackend(spec)
+    info = backend.info()
+    print(f"model {args.model}: dtype {info.dtype}, device {info.device}, {info.engine}")
+    prompts = load_problems(args.data, args.prompts)
+    sampling = Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens)
+    requests = [
+        Request("aime24", f"p{i}", 0, (ChatMessage("user", p),), sampling, seed=i)
+        for i, p in enumerate(prompts)
+    ]
+    # Warm-up so neither side pays for first-call allocations.
+    list(backend.generate(requests[:2]))
+    plain_times, harness_times = [], []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        plain_tokens = plain_loop(
+            backend.model, backend.tokenizer, prompts, args.batch_size, args.max_new_tokens
+        )
+        plain_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        harness_tokens = sum(c.output_tokens for c in backend.generate(requests))
+        harness_times.append(time.perf_counter() - started)
+    plain_rate = plain_tokens / min(plain_times)
+    harness_rate = harness_tokens / min(harness_times)
+    print(f"{len(prompts)} prompts, batch {args.batch_size}, max_new_tokens {args.max_new_tokens}, greedy")
+    for label, tokens, seconds in (
+        ("plain transformers loop", plain_tokens, min(plain_times)),
+        ("harness hf backend     ", harness_tokens, min(harness_times)),
+    ):
+        print(f"{label}: {tokens} tokens in {seconds:.2f} s = {tokens / seconds:.1f} tok/s")
+    print(f"ratio harness/plain    : {harness_rate / plain_rate:.3f}x (target >= 0.9x)")
+
+
+def bench_plain_process(args: argparse.Namespace) -> None:
+    """One process that loads the model and runs only the plain loop: the reference for --mode cli."""
+    from harness.backends.hf import HFBackend
+    from harness.types import ModelSpec
+
+    spec = ModelSpec(
+        "bench", "hf", args.model, dtype=args.dtype, device=args.device, batch_size=args.batch_size
+    )
+    backend = HFBackend(spec)
+    prompts = load_problems(args.data, args.prompts)
+    tokens = plain_loop(backend.model, backend.tokenizer, prompts, args.batch_size, args.max_new_tokens)
+    print(f"plain loop generated {tokens} tokens")
+
+
+def bench_cli(args: argparse.Namespace) -> None:
+    """Wall time of `harness run` (load, generate, journal, score, write) against a plain-loop process."""
+    import yaml
+
+    count = min(args.prompts, 30)  # the task runs each problem of the file once
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "bench.yaml"
+        model = {"name": "bench", "backend": "hf", "path": args.model, "dtype": args.dtype}
+        model.update(device=args.device, batch_size=args.batch_size)
+        generation = {"temperature": 0.0, "max_new_tokens": args.max_new_tokens, "n": 1, "seed": 1234}
+        task = {
+            "name": "aime24",
+            "data": str(args.data),
+            "limit": count,
+            "prompt_template": "{problem}" + SUFFIX,
+        }
+        task["system_prompt"] = None
+        plain = [sys.executable, __file__, "--mode", "plain", "--model", args.model, "--prompts", str(count)]
+        plain += ["--batch-size", str(args.batch_size), "--max-new-tokens", str(args.max_new_tokens)]
+        plain += ["--dtype", args.dtype, "--device", args.device, "--data", str(args.data)]
+        walls: dict[str, list[float]] = {"plain": [], "harness": []}
+        for round_index in range(args.repeats):
+            out = Path(scratch) / f"out{round_index}"  # a fresh folder, so nothing is resumed
+            body = {"model": model, "generation": generation, "tasks": [task], "output": str(out)}
+            config.write_text(yaml.safe_dump(body), encoding="utf-8")
+            cli = [sys.executable, "-m", "harness.cli", "run", str(config), "--no-progress"]
+            for label, command in (("plain", plain), ("harness", cli)):
+                started = time.perf_counter()
+                done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+                walls[label].append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    sys.exit(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+                print(f"{label}: {walls[label][-1]:.1f} s; {done.stdout.strip().splitlines()[-1:]}")
+    best_plain, best_harness = min(walls["plain"]), min(walls["harness"])
+    print(
+        f"{count} prompts, batch {args.batch_size}, max_new_tokens {args.max_new_tokens}, greedy, warm cache"
+    )
+    print(f"plain-loop process : {best_plain:.1f} s wall (load + generate)")
+    print(f"harness run        : {best_harness:.1f} s wall (load + generate + journal + score + write)")
+    print(f"ratio plain/harness: {best_plain / best_harness:.3f}x (higher is better for the harness)")
+
+
+def main() -> None:
+    args = parse_args()
+    if args.mode == "cli":
+        bench_cli(args)
+    elif args.mode == "plain":
+        bench_plain_process(args)
+    else:
+        bench_backend(args)
+
+
+if __name__ == "__main__":
+    main()
