@@ -12,6 +12,7 @@ This file imports only the standard library and nothing from `harness`, because 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -21,6 +22,7 @@ import select
 import signal
 import struct
 import sys
+import threading  # imported once here rather than in every per-test fork
 import time
 import traceback
 from typing import Any
@@ -185,9 +187,6 @@ def _finish_like_an_interpreter() -> None:
     Contest solutions often run `main` in a thread with a big stack; without this join, os._exit cuts
     them off before they print, which is what LCB's in-process grader does (setting threads=exit_with_main).
     """
-    import atexit
-    import threading
-
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
@@ -263,6 +262,7 @@ def main(argv: list[str]) -> int:
     job = read_frame(ctl)
     if job is None:
         return 2
+    sys.path.extend(job.get("site_packages") or [])  # started with -S; see sandbox.RunnerProcess
     base: dict[str, Any] = {"__builtins__": __builtins__}
     exec(compile(PRELUDE, "<prelude>", "exec"), base)  # before the uid drop: stdlib may be root-only
     _harden(job)

@@ -125,6 +125,13 @@ for _i in range(256):
     _free_uids.put(_UID_BASE + _i)
 
 
+@functools.cache
+def _site_packages() -> list[str]:
+    import site
+
+    return [p for p in site.getsitepackages() if os.path.isdir(p)]
+
+
 def _interpreter_reachable_by_others() -> bool:
     """Whether a non-root uid can run this interpreter outside bwrap (e.g. not under a 0700 /root)."""
     for path in (Path(sys.base_prefix), Path(sys.prefix), RUNNER.parent):
@@ -149,7 +156,9 @@ class RunnerProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         ctl_read, self._ctl = os.pipe()
         self._res, res_write = os.pipe()
-        command = [sys.executable, "-I", str(RUNNER), str(ctl_read), str(res_write)]
+        # -S skips site's .pth processing (about 45 ms per start in this venv); the runner puts the
+        # site-packages folders on sys.path itself, so solutions can still import installed packages.
+        command = [sys.executable, "-I", "-S", str(RUNNER), str(ctl_read), str(res_write)]
         env = {**_minimal_env(self.workdir), MARKER_VAR: self.marker}
         if self.mode == "bwrap":
             command = [*_bwrap_prefix(self.workdir), "--setenv", MARKER_VAR, self.marker, *command]
@@ -170,7 +179,8 @@ class RunnerProcess:
         finally:
             os.close(ctl_read)
             os.close(res_write)
-        self.send({**job, "uid": self.uid, "max_processes": limits.max_processes})
+        extra = {"uid": self.uid, "max_processes": limits.max_processes, "site_packages": _site_packages()}
+        self.send({**job, **extra})
 
     def send(self, frame: dict[str, Any]) -> None:
         body = json.dumps(frame).encode()
