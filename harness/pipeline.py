@@ -25,7 +25,17 @@ from harness.registry import TaskRegistry, discover
 from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
 from harness.sharding import Shard
-from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Problem, Request, Sampling, TaskSpec
+from harness.types import (
+    ChatMessage,
+    Completion,
+    ModelInfo,
+    ModelSpec,
+    Problem,
+    Request,
+    Sampling,
+    Score,
+    TaskSpec,
+)
 
 
 class RunError(RuntimeError):
@@ -170,12 +180,9 @@ def run_task(plan: TaskPlan, config: EvalConfig, session: BackendSession, shard:
 def finish_task(plan: TaskPlan, model_info: ModelInfo, completions: Sequence[Completion], output: Path,
                 wall_seconds: float, command: str | None, progress: bool) -> TaskOutcome:
     """Score completions, compute metrics, and write the score file and per-sample file."""
-    problems = {p.id: p for p in plan.loaded.problems}
+    scores = score_completions(plan, completions, progress)
     rows = []
-    scores = []
-    for completion in scoring_progress(completions, plan.spec.name, progress):
-        score = plan.spec.grader.score(problems[completion.problem_id], completion)
-        scores.append(score)
+    for completion, score in zip(completions, scores, strict=True):
         rows.append(SampleRow(
             problem_id=completion.problem_id, sample_index=completion.sample_index, completion=completion.text,
             reasoning=completion.reasoning, extracted=score.extracted, verdict=score.verdict.value,
@@ -209,6 +216,15 @@ def finish_task(plan: TaskPlan, model_info: ModelInfo, completions: Sequence[Com
     path = output / name
     write_score_file(path, record, rows)
     return TaskOutcome(plan.spec.name, path, metrics_dict, len(completions), len(completions))
+
+
+def score_completions(plan: TaskPlan, completions: Sequence[Completion], progress: bool) -> list[Score]:
+    problems = {p.id: p for p in plan.loaded.problems}
+    grader = plan.spec.grader
+    if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
+        return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
+    return [grader.score(problems[c.problem_id], c)
+            for c in scoring_progress(completions, plan.spec.name, progress)]
 
 
 def generate_into(journal: Journal, backend: Backend, pending: Sequence[Request], task: str,

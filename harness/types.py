@@ -145,6 +145,9 @@ class Grader:
     version: str
     score: Scorer
     settings: Mapping[str, Any] = field(default_factory=dict)  # e.g. sandbox limits
+    # Optional batch form of `score` for graders that run work in parallel (code execution). It must give
+    # exactly the Scores `score` would, in the order of its input.
+    score_many: Callable[[Sequence[tuple[Problem, Completion]]], Sequence[Score]] | None = None
 
 
 @dataclass(frozen=True)
