@@ -34,7 +34,10 @@ def load_problems(
     rows, source = _read_rows(spec, data)
     problems = _to_problems(spec, rows, source)
     if spec.select is not None:
-        problems = list(spec.select(problems, {**spec.options, **(options or {})}))
+        try:
+            problems = list(spec.select(problems, {**spec.options, **(options or {})}))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(f"task {spec.name}: selecting problems failed: {err}") from None
     if limit is not None:
         problems = problems[:limit]
     if not problems:

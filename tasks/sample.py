@@ -1,4 +1,4 @@
-"""A small task set the project writes itself, for the quickstart and the tests.
+"""Small task sets the project writes itself, for the quickstart and the tests.
 
 The problems are deliberately easy so that even the 135M-parameter embedded model scores above zero; they
 check the plumbing end to end, not mathematical ability.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.scoring.code_grader import CODE_GRADER
 from harness.scoring.math import GSM8K_GRADER
 from harness.types import DatasetSource, TaskSpec
+from tasks import livecodebench
 from tasks.math_common import MATH_TEMPLATE, math_problem
 
 DATA = Path(__file__).parent / "data"
@@ -26,4 +28,17 @@ SAMPLE_MATH = TaskSpec(
     problem_count=24,
 )
 
-TASKS = [SAMPLE_MATH]
+# Rows in LiveCodeBench's format, so the code path (prompts, stdin and functional tests) is LCB's.
+SAMPLE_CODE = TaskSpec(
+    name="sample-code",
+    version="1",
+    description="10 easy stdin/stdout and functional Python problems written for this project",
+    source=DatasetSource(hub_id=None, bundled_file=str(DATA / "sample_code.jsonl")),
+    to_problem=livecodebench.to_problem,
+    prompt_template=livecodebench.PROMPT_TEMPLATE,
+    grader=CODE_GRADER,
+    defaults={"max_new_tokens": 384},
+    problem_count=10,
+)
+
+TASKS = [SAMPLE_MATH, SAMPLE_CODE]
