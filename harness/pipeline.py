@@ -111,8 +111,16 @@ def build_requests(task: str, problems: Sequence[Problem], sampling: Sampling, t
     return tuple(requests)
 
 
+def model_identity(model: ModelSpec) -> dict[str, Any]:
+    """What names the model whose completions a journal holds. How it is reached (server address,
+    concurrency, device, batch size) is left out, so a run resumes after such a change; the score file's
+    model block records what was used."""
+    return {"name": model.name, "backend": model.backend, "path": model.path, "revision": model.revision,
+            "dtype": model.dtype}
+
+
 def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
-    identity = json.dumps([asdict(model), protocol_hash], sort_keys=True, default=str)
+    identity = json.dumps([model_identity(model), protocol_hash], sort_keys=True, default=str)
     return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
@@ -244,7 +252,7 @@ def generate_into(journal: Journal, backend: Backend, pending: Sequence[Request]
 
 
 def journal_fingerprint(model: ModelSpec, plan: TaskPlan) -> dict[str, Any]:
-    return {"run_id": plan.run_id, "protocol_hash": plan.protocol["hash"], "model": asdict(model)}
+    return {"run_id": plan.run_id, "protocol_hash": plan.protocol["hash"], "model": model_identity(model)}
 
 
 def save_model_info(path: Path, info: ModelInfo) -> None:

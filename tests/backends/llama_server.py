@@ -69,10 +69,14 @@ class LlamaServer:
 
 
 def start_llama_server(
-    gguf: Path, n_ctx: int = 2048, n_threads: int | None = None, startup_timeout_s: float = 120.0
+    gguf: Path,
+    n_ctx: int = 2048,
+    n_threads: int | None = None,
+    startup_timeout_s: float = 120.0,
+    port: int | None = None,
 ) -> LlamaServer:
-    """Start `python -m llama_cpp.server` on a free port and wait until /v1/models answers."""
-    port = free_port()
+    """Start `python -m llama_cpp.server` on a free port (or `port`) and wait until /v1/models answers."""
+    port = port or free_port()
     threads = n_threads or max(1, os.cpu_count() or 1)
     log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
     cmd = [
