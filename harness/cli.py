@@ -16,7 +16,8 @@ EXIT_USAGE = 2  # the input was wrong (config, arguments); nothing was written
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="harness", description="Evaluate locally hosted open models on math and code tasks.")
+        prog="harness", description="Evaluate locally hosted open models on math and code tasks."
+    )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -24,9 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", type=Path, help="eval config (YAML)")
     run.add_argument("--limit", type=int, help="evaluate only the first N problems of each task")
     run.add_argument("--output", type=Path, help="folder for score files (overrides the config's output)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5")
-    run.add_argument("--shard", help="evaluate only shard i of N (i/N, 0-based); combine with `harness merge`")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5",
+    )
+    run.add_argument(
+        "--shard", help="evaluate only shard i of N (i/N, 0-based); combine with `harness merge`"
+    )
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     tasks = commands.add_parser("tasks", help="list every discovered task")
@@ -50,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from harness.errors import USAGE_ERRORS, RUN_ERRORS  # light: no engine is imported
+    from harness.errors import RUN_ERRORS, USAGE_ERRORS  # light: no engine is imported
 
     try:
         if args.command == "run":

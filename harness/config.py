@@ -78,18 +78,28 @@ def load_config(
         if limit < 1:
             raise ConfigError(f"--limit: expected a positive integer, got {limit}")
         tasks = tuple(_with_limit(t, limit) for t in config.tasks)
-        config = EvalConfig(config.source, config.model, config.generation, tasks, config.output,
-                            config.task_paths)
+        config = EvalConfig(
+            config.source, config.model, config.generation, tasks, config.output, config.task_paths
+        )
     if output is not None:
-        config = EvalConfig(config.source, config.model, config.generation, config.tasks, output,
-                            config.task_paths)
+        config = EvalConfig(
+            config.source, config.model, config.generation, config.tasks, output, config.task_paths
+        )
     return config
 
 
 def _with_limit(task: TaskRequest, limit: int) -> TaskRequest:
     effective = limit if task.limit is None else min(limit, task.limit)
-    return TaskRequest(task.name, task.data, effective, task.generation, task.system_prompt,
-                       task.prompt_template, task.options, task.field_path)
+    return TaskRequest(
+        task.name,
+        task.data,
+        effective,
+        task.generation,
+        task.system_prompt,
+        task.prompt_template,
+        task.options,
+        task.field_path,
+    )
 
 
 def apply_override(raw: dict[str, Any], item: str, where: str) -> None:
@@ -153,15 +163,19 @@ def _parse_model(raw: Any, where: str) -> ModelSpec:
             raise ConfigError(f"{where}: model.{key}: missing")
     backend = _expect(raw["backend"], str, where, "model.backend")
     if backend not in BACKEND_NAMES:
-        raise ConfigError(f"{where}: model.backend: unknown backend {backend!r}; "
-                          f"known backends: {', '.join(BACKEND_NAMES)}")
+        raise ConfigError(
+            f"{where}: model.backend: unknown backend {backend!r}; known backends: {', '.join(BACKEND_NAMES)}"
+        )
     dtype = _expect(raw.get("dtype", "auto"), str, where, "model.dtype")
     if dtype not in DTYPES:
         raise ConfigError(f"{where}: model.dtype: {dtype!r} is not one of {', '.join(DTYPES)}")
     batch_size = raw.get("batch_size", "auto")
-    if batch_size != "auto" and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
-                                 or batch_size < 1):
-        raise ConfigError(f"{where}: model.batch_size: expected a positive integer or 'auto', got {batch_size!r}")
+    if batch_size != "auto" and (
+        not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+    ):
+        raise ConfigError(
+            f"{where}: model.batch_size: expected a positive integer or 'auto', got {batch_size!r}"
+        )
     options = raw.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: model.options: expected a mapping")
@@ -182,8 +196,9 @@ def _parse_generation(raw: Any, where: str, field_path: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: {field_path}: expected a mapping")
     _reject_unknown(raw, set(GENERATION_DEFAULTS), where, f"{field_path}.")
-    return {key: _check_generation_value(key, value, where, f"{field_path}.{key}")
-            for key, value in raw.items()}
+    return {
+        key: _check_generation_value(key, value, where, f"{field_path}.{key}") for key, value in raw.items()
+    }
 
 
 def _check_generation_value(key: str, value: Any, where: str, field_path: str) -> Any:
@@ -211,26 +226,41 @@ def _parse_task(entry: Any, where: str, field_path: str) -> TaskRequest:
         raise ConfigError(f"{where}: {field_path}: expected a task name or a mapping with a name")
     name = _expect(entry["name"], str, where, f"{field_path}.name")
     generation_keys = set(GENERATION_DEFAULTS)
-    generation = _parse_generation({k: v for k, v in entry.items() if k in generation_keys}, where, field_path)
+    generation = _parse_generation(
+        {k: v for k, v in entry.items() if k in generation_keys}, where, field_path
+    )
     limit = entry.get("limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"{where}: {field_path}.limit: expected a positive integer, got {limit!r}")
     data = entry.get("data")
     if data is not None:
         data = Path(_expect(data, str, where, f"{field_path}.data"))
-    texts = {key: _expect(entry[key], str, where, f"{field_path}.{key}")
-             for key in ("system_prompt", "prompt_template") if entry.get(key) is not None}
+    texts = {
+        key: _expect(entry[key], str, where, f"{field_path}.{key}")
+        for key in ("system_prompt", "prompt_template")
+        if entry.get(key) is not None
+    }
     if "prompt_template" in texts and "{problem}" not in texts["prompt_template"]:
         raise ConfigError(f"{where}: {field_path}.prompt_template: must contain {{problem}}")
     options = {k: v for k, v in entry.items() if k not in TASK_ENTRY_KEYS}
-    return TaskRequest(name, data, limit, generation, texts.get("system_prompt"),
-                       texts.get("prompt_template"), options, field_path)
+    return TaskRequest(
+        name,
+        data,
+        limit,
+        generation,
+        texts.get("system_prompt"),
+        texts.get("prompt_template"),
+        options,
+        field_path,
+    )
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise ConfigError(f"{where}: {prefix}{unknown[0]}: unknown key; allowed here: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"{where}: {prefix}{unknown[0]}: unknown key; allowed here: {', '.join(sorted(allowed))}"
+        )
 
 
 def _expect(value: Any, kind: type, where: str, field_path: str) -> Any:

@@ -28,7 +28,10 @@ class LoadedProblems:
 
 
 def load_problems(
-    spec: TaskSpec, data: Path | None = None, limit: int | None = None, options: Mapping[str, Any] | None = None
+    spec: TaskSpec,
+    data: Path | None = None,
+    limit: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> LoadedProblems:
     """Load, convert, select and limit a task's problems."""
     rows, source = _read_rows(spec, data)
@@ -56,18 +59,28 @@ def content_hash(problems: Sequence[Problem]) -> str:
 
 def _read_rows(spec: TaskSpec, data: Path | None) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
     if data is not None:
-        return read_local_file(data, spec.name), {"kind": "local", "file": data.name,
-                                                   "file_sha256": _file_sha256(data)}
+        return read_local_file(data, spec.name), {
+            "kind": "local",
+            "file": data.name,
+            "file_sha256": _file_sha256(data),
+        }
     src = spec.source
     if src.bundled_file is not None:
         path = Path(src.bundled_file)
-        return read_local_file(path, spec.name), {"kind": "bundled", "file": path.name,
-                                                   "file_sha256": _file_sha256(path)}
+        return read_local_file(path, spec.name), {
+            "kind": "bundled",
+            "file": path.name,
+            "file_sha256": _file_sha256(path),
+        }
     if src.hub_id is None:
         raise DataError(f"task {spec.name}: has no default data source; set `data:` to a local file")
     return _read_hub(spec.name, src), {
-        "kind": "hub", "hub_id": src.hub_id, "config": src.config, "split": src.split,
-        "revision": src.revision or "main", "data_files": src.data_files,
+        "kind": "hub",
+        "hub_id": src.hub_id,
+        "config": src.config,
+        "split": src.split,
+        "revision": src.revision or "main",
+        "data_files": src.data_files,
     }
 
 
@@ -111,8 +124,9 @@ def _read_hub(task: str, src: DatasetSource) -> list[Mapping[str, Any]]:
 
     try:
         if src.data_files is not None:
-            dataset = datasets.load_dataset(src.hub_id, data_files=src.data_files, split=src.split,
-                                            revision=src.revision)
+            dataset = datasets.load_dataset(
+                src.hub_id, data_files=src.data_files, split=src.split, revision=src.revision
+            )
         else:
             dataset = datasets.load_dataset(src.hub_id, src.config, split=src.split, revision=src.revision)
     except Exception as err:
@@ -124,20 +138,26 @@ def _read_hub(task: str, src: DatasetSource) -> list[Mapping[str, Any]]:
     return list(dataset)
 
 
-def _to_problems(spec: TaskSpec, rows: Sequence[Mapping[str, Any]], source: Mapping[str, Any]) -> list[Problem]:
+def _to_problems(
+    spec: TaskSpec, rows: Sequence[Mapping[str, Any]], source: Mapping[str, Any]
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, row in enumerate(rows):
         try:
             problem = spec.to_problem(row, index)
         except KeyError as err:
-            raise DataError(f"task {spec.name}: {_describe(source)} row {index}: missing field {err}; "
-                            f"fields present: {', '.join(sorted(row))}") from None
+            raise DataError(
+                f"task {spec.name}: {_describe(source)} row {index}: missing field {err}; "
+                f"fields present: {', '.join(sorted(row))}"
+            ) from None
         except (TypeError, ValueError) as err:
             raise DataError(f"task {spec.name}: {_describe(source)} row {index}: {err}") from None
         if problem.id in seen:
-            raise DataError(f"task {spec.name}: {_describe(source)}: problem id {problem.id!r} appears in rows "
-                            f"{seen[problem.id]} and {index}")
+            raise DataError(
+                f"task {spec.name}: {_describe(source)}: problem id {problem.id!r} appears in rows "
+                f"{seen[problem.id]} and {index}"
+            )
         seen[problem.id] = index
         problems.append(problem)
     return problems

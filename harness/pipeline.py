@@ -1,8 +1,8 @@
 """run(config): the only module that knows the order of the stages.
 
 config -> registry -> TaskSpec -> problems -> requests -> backend.generate -> journal -> scores -> metrics ->
-score file. Each task is planned (problems, requests, protocol) before any model is loaded, so a bad task entry
-fails fast, and a run whose samples are all journaled already is rescored without loading the model.
+score file. Each task is planned (problems, requests, protocol) before any model is loaded, so a bad task
+entry fails fast, and a run whose samples are all journaled already is rescored without loading the model.
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ def plan_task(config: EvalConfig, registry: TaskRegistry, entry: TaskRequest) ->
     unknown = sorted(set(entry.options) - set(spec.options))
     if unknown:
         allowed = ", ".join(sorted(spec.options)) or "none"
-        raise ConfigError(f"{config.source}: {entry.field_path}.{unknown[0]}: unknown key for task "
-                          f"{spec.name} (task options: {allowed})")
+        raise ConfigError(
+            f"{config.source}: {entry.field_path}.{unknown[0]}: unknown key for task "
+            f"{spec.name} (task options: {allowed})"
+        )
     options = {**spec.options, **entry.options}
     sampling = resolve_sampling(spec, config.generation, entry.generation)
     loaded = load_problems(spec, entry.data, entry.limit, options)
@@ -87,19 +89,25 @@ def plan_task(config: EvalConfig, registry: TaskRegistry, entry: TaskRequest) ->
     return TaskPlan(spec, entry, loaded, sampling, requests, protocol, run_id)
 
 
-def resolve_sampling(spec: TaskSpec, config_generation: Mapping[str, Any],
-                     task_generation: Mapping[str, Any]) -> Sampling:
+def resolve_sampling(
+    spec: TaskSpec, config_generation: Mapping[str, Any], task_generation: Mapping[str, Any]
+) -> Sampling:
     """Defaults < the task's own defaults < the config's generation block < the task entry."""
     merged = {**GENERATION_DEFAULTS, **spec.defaults, **config_generation, **task_generation}
     return Sampling(
-        temperature=float(merged["temperature"]), top_p=float(merged["top_p"]), top_k=int(merged["top_k"]),
-        max_new_tokens=int(merged["max_new_tokens"]), n=int(merged["n"]), seed=int(merged["seed"]),
+        temperature=float(merged["temperature"]),
+        top_p=float(merged["top_p"]),
+        top_k=int(merged["top_k"]),
+        max_new_tokens=int(merged["max_new_tokens"]),
+        n=int(merged["n"]),
+        seed=int(merged["seed"]),
         stop=tuple(merged["stop"]),
     )
 
 
-def build_requests(task: str, problems: Sequence[Problem], sampling: Sampling, template: str,
-                   system_prompt: str | None) -> tuple[Request, ...]:
+def build_requests(
+    task: str, problems: Sequence[Problem], sampling: Sampling, template: str, system_prompt: str | None
+) -> tuple[Request, ...]:
     requests = []
     for problem in problems:
         messages = [ChatMessage("user", template.replace("{problem}", problem.prompt))]
@@ -115,8 +123,13 @@ def model_identity(model: ModelSpec) -> dict[str, Any]:
     """What names the model whose completions a journal holds. How it is reached (server address,
     concurrency, device, batch size) is left out, so a run resumes after such a change; the score file's
     model block records what was used."""
-    return {"name": model.name, "backend": model.backend, "path": model.path, "revision": model.revision,
-            "dtype": model.dtype}
+    return {
+        "name": model.name,
+        "backend": model.backend,
+        "path": model.path,
+        "revision": model.revision,
+        "dtype": model.dtype,
+    }
 
 
 def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
@@ -143,8 +156,14 @@ class BackendSession:
             self._backend.close()
 
 
-def run(config: EvalConfig, *, registry: TaskRegistry | None = None, shard: Shard | None = None,
-        command: str | None = None, progress: bool = True) -> list[TaskOutcome]:
+def run(
+    config: EvalConfig,
+    *,
+    registry: TaskRegistry | None = None,
+    shard: Shard | None = None,
+    command: str | None = None,
+    progress: bool = True,
+) -> list[TaskOutcome]:
     """Evaluate every task of the config; return where each score file went."""
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
@@ -158,12 +177,21 @@ def run(config: EvalConfig, *, registry: TaskRegistry | None = None, shard: Shar
     return outcomes
 
 
-def run_task(plan: TaskPlan, config: EvalConfig, session: BackendSession, shard: Shard | None,
-             command: str | None, progress: bool) -> TaskOutcome:
+def run_task(
+    plan: TaskPlan,
+    config: EvalConfig,
+    session: BackendSession,
+    shard: Shard | None,
+    command: str | None,
+    progress: bool,
+) -> TaskOutcome:
     started = time.monotonic()
     output = config.output
-    journal_path = output / ".journal" / (plan.run_id + (f".shard{shard.index}of{shard.count}" if shard else "")
-                                          + ".jsonl")
+    journal_path = (
+        output
+        / ".journal"
+        / (plan.run_id + (f".shard{shard.index}of{shard.count}" if shard else "") + ".jsonl")
+    )
     journal = Journal(journal_path, journal_fingerprint(config.model, plan))
     done = journal.load()
     wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
@@ -176,8 +204,10 @@ def run_task(plan: TaskPlan, config: EvalConfig, session: BackendSession, shard:
         done = journal.load()
     missing = [r.key for r in wanted if r.key not in done]
     if missing:
-        raise RunError(f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
-                       f"(first: {missing[0]}); rerun to retry them")
+        raise RunError(
+            f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
+            f"(first: {missing[0]}); rerun to retry them"
+        )
     if shard is not None:
         return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
     model_info = load_model_info(model_info_path) or session.get().info()
@@ -185,20 +215,37 @@ def run_task(plan: TaskPlan, config: EvalConfig, session: BackendSession, shard:
     return finish_task(plan, model_info, completions, output, time.monotonic() - started, command, progress)
 
 
-def finish_task(plan: TaskPlan, model_info: ModelInfo, completions: Sequence[Completion], output: Path,
-                wall_seconds: float, command: str | None, progress: bool) -> TaskOutcome:
+def finish_task(
+    plan: TaskPlan,
+    model_info: ModelInfo,
+    completions: Sequence[Completion],
+    output: Path,
+    wall_seconds: float,
+    command: str | None,
+    progress: bool,
+) -> TaskOutcome:
     """Score completions, compute metrics, and write the score file and per-sample file."""
     scores = score_completions(plan, completions, progress)
     rows = []
     for completion, score in zip(completions, scores, strict=True):
-        rows.append(SampleRow(
-            problem_id=completion.problem_id, sample_index=completion.sample_index, completion=completion.text,
-            reasoning=completion.reasoning, extracted=score.extracted, verdict=score.verdict.value,
-            correct=score.correct, output_tokens=completion.output_tokens,
-            finish_reason=completion.finish_reason, detail=score.detail, seconds=completion.seconds,
-        ))
-    metrics = compute_metrics(scores, [p.id for p in plan.loaded.problems], plan.sampling.n,
-                              bootstrap_seed=plan.sampling.seed)
+        rows.append(
+            SampleRow(
+                problem_id=completion.problem_id,
+                sample_index=completion.sample_index,
+                completion=completion.text,
+                reasoning=completion.reasoning,
+                extracted=score.extracted,
+                verdict=score.verdict.value,
+                correct=score.correct,
+                output_tokens=completion.output_tokens,
+                finish_reason=completion.finish_reason,
+                detail=score.detail,
+                seconds=completion.seconds,
+            )
+        )
+    metrics = compute_metrics(
+        scores, [p.id for p in plan.loaded.problems], plan.sampling.n, bootstrap_seed=plan.sampling.seed
+    )
     metrics_dict = metrics_to_dict(metrics)
     generated = sum(c.output_tokens for c in completions)
     generation_seconds = sum(c.seconds for c in completions)
@@ -231,24 +278,31 @@ def score_completions(plan: TaskPlan, completions: Sequence[Completion], progres
     grader = plan.spec.grader
     if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
         return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
-    return [grader.score(problems[c.problem_id], c)
-            for c in scoring_progress(completions, plan.spec.name, progress)]
+    return [
+        grader.score(problems[c.problem_id], c)
+        for c in scoring_progress(completions, plan.spec.name, progress)
+    ]
 
 
-def generate_into(journal: Journal, backend: Backend, pending: Sequence[Request], task: str,
-                  progress: bool) -> None:
+def generate_into(
+    journal: Journal, backend: Backend, pending: Sequence[Request], task: str, progress: bool
+) -> None:
     expected = {r.key for r in pending}
     with generation_progress(len(pending), task, progress) as bar:
         try:
             for completion in backend.generate(pending):
                 if completion.key not in expected:
-                    raise RunError(f"task {task}: backend returned a completion nobody asked for: {completion.key}")
+                    raise RunError(
+                        f"task {task}: backend returned a completion nobody asked for: {completion.key}"
+                    )
                 journal.append(completion)
                 expected.discard(completion.key)
                 bar.advance(completion.output_tokens)
         except BackendError as err:
-            raise RunError(f"task {task}: {err} ({len(pending) - len(expected)} of {len(pending)} samples "
-                           "were saved; rerun the same command to resume)") from err
+            raise RunError(
+                f"task {task}: {err} ({len(pending) - len(expected)} of {len(pending)} samples "
+                "were saved; rerun the same command to resume)"
+            ) from err
 
 
 def journal_fingerprint(model: ModelSpec, plan: TaskPlan) -> dict[str, Any]:

@@ -27,8 +27,9 @@ class GenerationBar:
 
 @contextmanager
 def generation_progress(total: int, task: str, enabled: bool) -> Iterator[GenerationBar]:
-    with tqdm(total=total, desc=f"{task}: generating", unit="sample", disable=not enabled,
-              dynamic_ncols=True) as bar:
+    with tqdm(
+        total=total, desc=f"{task}: generating", unit="sample", disable=not enabled, dynamic_ncols=True
+    ) as bar:
         yield GenerationBar(bar)
 
 

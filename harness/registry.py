@@ -1,8 +1,8 @@
 """Task discovery: the `harness.tasks` entry-point group plus folders of task files.
 
 A plugin exposes a TaskSpec, a list of them, or a zero-argument callable returning either. The built-in tasks
-in tasks/ are registered through the same entry-point group, so they prove the plugin path. A plugin that fails
-to load is recorded with its name and the reason; it never stops the other tasks from loading.
+in tasks/ are registered through the same entry-point group, so they prove the plugin path. A plugin that
+fails to load is recorded with its name and the reason; it never stops the other tasks from loading.
 """
 
 from __future__ import annotations
@@ -55,8 +55,11 @@ class TaskRegistry:
                 continue
             existing = self.tasks.get(spec.name)
             if existing is not None and existing.spec is not spec:
-                self.failures.append(PluginFailure(
-                    plugin, f"task name {spec.name!r} is already provided by {existing.origin}; ignored"))
+                self.failures.append(
+                    PluginFailure(
+                        plugin, f"task name {spec.name!r} is already provided by {existing.origin}; ignored"
+                    )
+                )
                 continue
             self.tasks[spec.name] = RegisteredTask(spec, origin)
 

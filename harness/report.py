@@ -14,8 +14,10 @@ from harness.sharding import Shard
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
-             for row in [header, ["-" * w for w in widths], *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in [header, ["-" * w for w in widths], *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -31,14 +33,22 @@ def format_ci(metrics: Mapping[str, Any]) -> str:
 def format_run_summary(outcomes: Sequence[TaskOutcome], output: Path, shard: Shard | None) -> str:
     if shard is not None:
         done = sum(o.samples_done for o in outcomes)
-        return (f"shard {shard.index}/{shard.count}: {done} samples journaled under {output / '.journal'}; "
-                "run `harness merge` with the same config once every shard has finished")
+        return (
+            f"shard {shard.index}/{shard.count}: {done} samples journaled under {output / '.journal'}; "
+            "run `harness merge` with the same config once every shard has finished"
+        )
     rows = []
     for outcome in outcomes:
         m = outcome.metrics
-        rows.append([outcome.task, percent(m.get("accuracy")), format_ci(m),
-                     f"{m.get('n_problems', '-')}×{m.get('samples_per_problem', '-')}",
-                     str(outcome.score_file)])
+        rows.append(
+            [
+                outcome.task,
+                percent(m.get("accuracy")),
+                format_ci(m),
+                f"{m.get('n_problems', '-')}×{m.get('samples_per_problem', '-')}",
+                str(outcome.score_file),
+            ]
+        )
     table = format_table(["task", "accuracy %", "95% CI", "problems×n", "score file"], rows)
     return f"\nscore files written under {output}/\n{table}"
 
@@ -48,7 +58,9 @@ def format_task_list(registry: TaskRegistry) -> str:
     for name in sorted(registry.tasks):
         entry = registry.tasks[name]
         spec = entry.spec
-        source = spec.source.hub_id or (Path(spec.source.bundled_file).name if spec.source.bundled_file else "-")
+        source = spec.source.hub_id or (
+            Path(spec.source.bundled_file).name if spec.source.bundled_file else "-"
+        )
         count = "-" if spec.problem_count is None else str(spec.problem_count)
         rows.append([name, spec.version, count, source, spec.description])
     text = format_table(["task", "version", "problems", "source", "description"], rows)
@@ -69,18 +81,23 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
         f"{record.model['dtype']} on {record.model['device']}, revision {record.model['revision']})",
         f"protocol     {p['hash']}   {p['data']['problem_count']} problems × n={sampling['n']}, "
         f"temperature {sampling['temperature']}, top_p {sampling['top_p']}, "
-        f"max_new_tokens {sampling['max_new_tokens']}, grader {p['grader']['name']} v{p['grader']['version']}",
+        f"max_new_tokens {sampling['max_new_tokens']}, "
+        f"grader {p['grader']['name']} v{p['grader']['version']}",
         "",
         f"accuracy     {percent(m['accuracy'])}%  95% CI {format_ci(m)}",
     ]
-    ks = sorted((key for key in m if key.startswith(("pass@", "maj@"))),
-                key=lambda k: (k.split("@")[0] != "pass", int(k.split("@")[1])))
+    ks = sorted(
+        (key for key in m if key.startswith(("pass@", "maj@"))),
+        key=lambda k: (k.split("@")[0] != "pass", int(k.split("@")[1])),
+    )
     if ks:
         lines.append("             " + "  ".join(f"{k} {percent(m[k])}" for k in ks))
     counts = ", ".join(f"{verdict} {count}" for verdict, count in sorted(record.counts.items()) if count)
     lines.append(f"verdicts     {counts}")
     cost = record.cost
-    lines.append(f"cost         {cost['generated_tokens']} tokens generated, "
-                 f"{cost.get('tokens_per_second') or '-'} tok/s, wall {cost['wall_seconds']} s")
+    lines.append(
+        f"cost         {cost['generated_tokens']} tokens generated, "
+        f"{cost.get('tokens_per_second') or '-'} tok/s, wall {cost['wall_seconds']} s"
+    )
     lines.append(f"samples      {record.samples_file}")
     return "\n".join(lines)

@@ -47,5 +47,9 @@ def math_problem(row: Mapping[str, Any], index: int, *id_fields: str, **meta_fie
     statement = first_field(row, "problem", "question", "Question")
     answer = first_field(row, "answer", "Answer", "final_answer")
     meta = {key: row[field] for key, field in meta_fields.items() if row.get(field) is not None}
-    return Problem(id=problem_id(row, index, *id_fields), prompt=str(statement).strip(),
-                   answer=str(answer).strip(), meta=meta)
+    return Problem(
+        id=problem_id(row, index, *id_fields),
+        prompt=str(statement).strip(),
+        answer=str(answer).strip(),
+        meta=meta,
+    )

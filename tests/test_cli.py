@@ -18,10 +18,12 @@ def harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 def test_help_works_without_importing_torch() -> None:
-    code = ("import sys; from harness.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
-            "assert not heavy, heavy\n")
+    code = (
+        "import sys; from harness.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "leaderboard" in result.stdout and "run" in result.stdout
@@ -30,8 +32,10 @@ def test_help_works_without_importing_torch() -> None:
 def test_bad_config_exits_2_names_the_field_and_writes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     out = tmp_path / "out"
-    config.write_text(f"model: {{name: m, backend: hf, path: p}}\ntasks: [{{name: sample-math, limit: -1}}]\n"
-                      f"output: {out}\n")
+    config.write_text(
+        f"model: {{name: m, backend: hf, path: p}}\ntasks: [{{name: sample-math, limit: -1}}]\n"
+        f"output: {out}\n"
+    )
     result = harness("run", str(config))
     assert result.returncode == 2
     assert "bad.yaml: tasks[0].limit: expected a positive integer" in result.stderr
@@ -41,7 +45,9 @@ def test_bad_config_exits_2_names_the_field_and_writes_nothing(tmp_path: Path) -
 
 def test_unknown_task_and_missing_config_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: m, backend: replay, path: x.jsonl}}\ntasks: [nope]\noutput: {tmp_path}\n")
+    config.write_text(
+        f"model: {{name: m, backend: replay, path: x.jsonl}}\ntasks: [nope]\noutput: {tmp_path}\n"
+    )
     result = harness("run", str(config))
     assert result.returncode == 2 and "tasks[0].name: unknown task 'nope'" in result.stderr
     result = harness("run", str(tmp_path / "absent.yaml"))
@@ -50,8 +56,10 @@ def test_unknown_task_and_missing_config_exit_2(tmp_path: Path) -> None:
 
 def test_missing_model_path_exits_1_with_the_path(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: m, backend: hf, path: {tmp_path / 'no-model'}}}\n"
-                      f"tasks: [{{name: sample-math, limit: 1}}]\noutput: {tmp_path / 'out'}\n")
+    config.write_text(
+        f"model: {{name: m, backend: hf, path: {tmp_path / 'no-model'}}}\n"
+        f"tasks: [{{name: sample-math, limit: 1}}]\noutput: {tmp_path / 'out'}\n"
+    )
     result = harness("run", str(config), "--no-progress")
     assert result.returncode == 1
     assert "no-model" in result.stderr and "Traceback" not in result.stderr
@@ -61,13 +69,25 @@ def test_missing_model_path_exits_1_with_the_path(tmp_path: Path) -> None:
 def test_run_show_and_leaderboard_end_to_end(tmp_path: Path) -> None:
     problems = load_problems(discover().get("sample-math")).problems
     replay = tmp_path / "replay.jsonl"
-    replay.write_text("".join(
-        json.dumps({"task": "sample-math", "problem_id": p.id, "sample_index": 0,
-                    "text": f"The final answer is {p.answer if i % 2 else 0}."}) + "\n"
-        for i, p in enumerate(problems)))
+    replay.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task": "sample-math",
+                    "problem_id": p.id,
+                    "sample_index": 0,
+                    "text": f"The final answer is {p.answer if i % 2 else 0}.",
+                }
+            )
+            + "\n"
+            for i, p in enumerate(problems)
+        )
+    )
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: half-right, backend: replay, path: {replay}}}\n"
-                      f"tasks: [sample-math]\noutput: {tmp_path / 'out'}\n")
+    config.write_text(
+        f"model: {{name: half-right, backend: replay, path: {replay}}}\n"
+        f"tasks: [sample-math]\noutput: {tmp_path / 'out'}\n"
+    )
     result = harness("run", str(config), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "score files written under" in result.stdout and "50.0" in result.stdout
@@ -78,4 +98,6 @@ def test_run_show_and_leaderboard_end_to_end(tmp_path: Path) -> None:
     board = harness("leaderboard", str(tmp_path / "out"))
     assert board.returncode == 0, board.stderr
     assert "half-right" in board.stdout and "junk.json" in board.stderr
-    assert (tmp_path / "out" / "leaderboard.md").is_file() and (tmp_path / "out" / "leaderboard.csv").is_file()
+    assert (tmp_path / "out" / "leaderboard.md").is_file() and (
+        tmp_path / "out" / "leaderboard.csv"
+    ).is_file()

@@ -30,7 +30,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_valid_config_is_parsed_with_task_overrides(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     assert config.model.backend == "replay"
-    assert config.generation == {"temperature": 0.6, "top_p": 0.95, "n": 4, "max_new_tokens": 64, "stop": ["###"]}
+    assert config.generation == {
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "n": 4,
+        "max_new_tokens": 64,
+        "stop": ["###"],
+    }
     assert [t.name for t in config.tasks] == ["sample-math", "math500"]
     assert config.tasks[1].limit == 5
     assert config.tasks[1].generation == {"n": 2}
@@ -48,14 +54,21 @@ def test_valid_config_is_parsed_with_task_overrides(tmp_path: Path) -> None:
         ("model: {name: a, backend: hf, path: p}\ntasks: []\n", "tasks: expected a non-empty list"),
         ("model: {name: a, backend: hf, path: p}\ntasks: [{name: x, limit: abc}]\n", "tasks[0].limit"),
         ("model: {name: a, backend: hf, path: p}\ngeneration: {n: 0}\ntasks: [x]\n", "generation.n"),
-        ("model: {name: a, backend: hf, path: p}\ngeneration: {temperature: hot}\ntasks: [x]\n",
-         "generation.temperature: expected a number"),
-        ("model: {name: a, backend: hf, path: p}\ngeneration: {top_p: 1.5}\ntasks: [x]\n", "generation.top_p"),
+        (
+            "model: {name: a, backend: hf, path: p}\ngeneration: {temperature: hot}\ntasks: [x]\n",
+            "generation.temperature: expected a number",
+        ),
+        (
+            "model: {name: a, backend: hf, path: p}\ngeneration: {top_p: 1.5}\ntasks: [x]\n",
+            "generation.top_p",
+        ),
         ("model: {name: a, backend: hf, path: p, batch_size: 0}\ntasks: [x]\n", "model.batch_size"),
         ("model: {name: a, backend: hf, path: p, dtype: int3}\ntasks: [x]\n", "model.dtype"),
         ("model: [1, 2]\ntasks: [x]\n", "model: expected a mapping"),
-        ("model: {name: a, backend: hf, path: p}\ntasks: [{name: x, prompt_template: 'no slot'}]\n",
-         "tasks[0].prompt_template: must contain {problem}"),
+        (
+            "model: {name: a, backend: hf, path: p}\ntasks: [{name: x, prompt_template: 'no slot'}]\n",
+            "tasks[0].prompt_template: must contain {problem}",
+        ),
         ("- just\n- a list\n", "expected a mapping"),
         ("model: {name: a\n", "not valid YAML"),
     ],
@@ -73,8 +86,9 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_overrides_set_nested_values_and_list_items(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, GOOD), overrides=["generation.n=8", "tasks.0.limit=3",
-                                                            "model.options.concurrency=2"])
+    config = load_config(
+        write(tmp_path, GOOD), overrides=["generation.n=8", "tasks.0.limit=3", "model.options.concurrency=2"]
+    )
     assert config.generation["n"] == 8
     assert config.tasks[0].name == "sample-math" and config.tasks[0].limit == 3
     assert config.model.options == {"concurrency": 2}
@@ -82,7 +96,7 @@ def test_overrides_set_nested_values_and_list_items(tmp_path: Path) -> None:
 
 def test_override_errors_are_clear() -> None:
     raw = {"tasks": ["a"]}
-    with pytest.raises(ConfigError, match="expected key.path=value"):
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         apply_override(raw, "tasks", "x")
     with pytest.raises(ConfigError, match="not an index of a list of 1"):
         apply_override(raw, "tasks.5.limit=1", "x")

@@ -51,8 +51,9 @@ def test_parquet_files_load(tmp_path: Path) -> None:
     import datasets
 
     path = tmp_path / "p.parquet"
-    datasets.Dataset.from_list([{"unique_id": "test/x/1.json", "problem": "Q", "answer": "\\frac12"}]
-                               ).to_parquet(str(path))
+    datasets.Dataset.from_list(
+        [{"unique_id": "test/x/1.json", "problem": "Q", "answer": "\\frac12"}]
+    ).to_parquet(str(path))
     loaded = load_problems(discover().get("math500"), path)
     assert loaded.problems[0].id == "test/x/1.json" and loaded.problems[0].answer == "\\frac12"
 
@@ -60,5 +61,5 @@ def test_parquet_files_load(tmp_path: Path) -> None:
 def test_hub_loading_failure_says_how_to_go_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path))
-    with pytest.raises(DataError, match="could not load HuggingFaceH4/aime_2024.*set `data:`"):
+    with pytest.raises(DataError, match=r"could not load HuggingFaceH4/aime_2024.*set `data:`"):
         load_problems(discover().get("aime24"))

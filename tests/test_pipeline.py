@@ -17,8 +17,19 @@ from harness.results import read_samples, read_score_file
 def write_replay(path: Path, answers: dict[tuple[str, int], str], task: str = "sample-math") -> Path:
     with path.open("w") as handle:
         for (problem_id, index), text in answers.items():
-            handle.write(json.dumps({"task": task, "problem_id": problem_id, "sample_index": index,
-                                     "text": text, "output_tokens": 10, "finish_reason": "stop"}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "task": task,
+                        "problem_id": problem_id,
+                        "sample_index": index,
+                        "text": text,
+                        "output_tokens": 10,
+                        "finish_reason": "stop",
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -35,8 +46,10 @@ def sample_answers(n: int) -> dict[tuple[str, int], str]:
 
 def make_config(tmp_path: Path, replay: Path, n: int = 2, extra: str = "") -> Path:
     config = tmp_path / "config.yaml"
-    config.write_text(f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
-                      f"generation: {{n: {n}}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}")
+    config.write_text(
+        f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
+        f"generation: {{n: {n}}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}"
+    )
     return config
 
 
@@ -90,7 +103,8 @@ def test_unknown_task_option_is_a_config_error(tmp_path: Path) -> None:
 
     replay = write_replay(tmp_path / "replay.jsonl", sample_answers(1))
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: r, backend: replay, path: {replay}}}\n"
-                      "tasks: [{name: sample-math, release: v9}]\n")
+    config.write_text(
+        f"model: {{name: r, backend: replay, path: {replay}}}\ntasks: [{{name: sample-math, release: v9}}]\n"
+    )
     with pytest.raises(ConfigError, match=r"tasks\[0\].release: unknown key for task sample-math"):
         run(load_config(config), progress=False)

@@ -15,7 +15,7 @@ from harness.registry import discover
 
 HARNESS = [sys.executable, "-m", "harness.cli"]
 
-PLUGIN_MODULE = '''
+PLUGIN_MODULE = """
 from harness.types import DatasetSource, Grader, Problem, Score, TaskSpec, Verdict
 
 
@@ -39,7 +39,7 @@ TASKS = [TaskSpec(
     grader=Grader("exact", "1", score_exact),
     problem_count=2,
 )]
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "__init__.py").write_text(PLUGIN_MODULE)
     rows = [{"key": "fr", "q": "France", "a": "Paris"}, {"key": "it", "q": "Italy", "a": "Rome"}]
     (package / "capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (root / "pyproject.toml").write_text(textwrap.dedent("""
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools"]
         build-backend = "setuptools.build_meta"
@@ -63,10 +64,25 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         broken = "no_such_module_anywhere:TASKS"
         [tool.setuptools.package-data]
         capitals_plugin = ["*.jsonl"]
-    """))
+    """)
+    )
     site = tmp_path_factory.mktemp("plugin-site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(root)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return site
 
 
@@ -81,8 +97,9 @@ def test_builtin_tasks_come_through_the_entry_point_group() -> None:
 
 
 def test_installed_plugin_is_listed_and_broken_one_reported(plugin_site: Path) -> None:
-    result = subprocess.run([*HARNESS, "tasks"], env=plugin_env(plugin_site), capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [*HARNESS, "tasks"], env=plugin_env(plugin_site), capture_output=True, text=True, check=True
+    )
     line = next(row for row in result.stdout.splitlines() if row.startswith("capitals"))
     assert "3" in line.split() and "capital cities" in line
     assert "aime24" in result.stdout  # the broken plugin did not stop the others
@@ -92,13 +109,23 @@ def test_installed_plugin_is_listed_and_broken_one_reported(plugin_site: Path) -
 def test_installed_plugin_is_evaluated_by_harness_run(plugin_site: Path, tmp_path: Path) -> None:
     completions = tmp_path / "said.jsonl"
     completions.write_text(
-        json.dumps({"task": "capitals", "problem_id": "fr", "sample_index": 0, "text": "Paris"}) + "\n"
-        + json.dumps({"task": "capitals", "problem_id": "it", "sample_index": 0, "text": "Milan"}) + "\n")
+        json.dumps({"task": "capitals", "problem_id": "fr", "sample_index": 0, "text": "Paris"})
+        + "\n"
+        + json.dumps({"task": "capitals", "problem_id": "it", "sample_index": 0, "text": "Milan"})
+        + "\n"
+    )
     config = tmp_path / "config.yaml"
-    config.write_text(f"model: {{name: parrot, backend: replay, path: {completions}}}\n"
-                      f"tasks: [capitals]\noutput: {tmp_path / 'out'}\n")
-    subprocess.run([*HARNESS, "run", str(config), "--no-progress"], env=plugin_env(plugin_site),
-                   capture_output=True, text=True, check=True)
+    config.write_text(
+        f"model: {{name: parrot, backend: replay, path: {completions}}}\n"
+        f"tasks: [capitals]\noutput: {tmp_path / 'out'}\n"
+    )
+    subprocess.run(
+        [*HARNESS, "run", str(config), "--no-progress"],
+        env=plugin_env(plugin_site),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     [score_file] = (tmp_path / "out").glob("*.json")
     record = json.loads(score_file.read_text())
     assert record["task"] == {"name": "capitals", "version": "3"}
@@ -118,5 +145,5 @@ def test_task_folder_plugins_and_failures(tmp_path: Path) -> None:
 
 
 def test_unknown_task_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="unknown task 'nope'.*aime24"):
+    with pytest.raises(KeyError, match=r"unknown task 'nope'.*aime24"):
         discover().get("nope")

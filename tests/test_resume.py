@@ -25,8 +25,12 @@ output: {output}
 
 
 def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(config), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(config), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def journal_lines(output: Path) -> int:
@@ -37,8 +41,13 @@ def journal_lines(output: Path) -> int:
 def comparable(path: Path) -> tuple[dict, list]:
     record = read_score_file(path)
     samples = [(r.problem_id, r.sample_index, r.completion, r.verdict) for r in read_samples(path, record)]
-    return {"metrics": record.metrics, "counts": record.counts, "protocol": record.protocol,
-            "model": record.model, "task": record.task}, samples
+    return {
+        "metrics": record.metrics,
+        "counts": record.counts,
+        "protocol": record.protocol,
+        "model": record.model,
+        "task": record.task,
+    }, samples
 
 
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:

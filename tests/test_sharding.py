@@ -37,8 +37,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
     replay = write_replay(tmp_path / "replay.jsonl", sample_answers(3))
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
-                      "generation: {n: 3}\ntasks: [sample-math]\n")
+    config.write_text(
+        f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
+        "generation: {n: 3}\ntasks: [sample-math]\n"
+    )
     whole, sharded = tmp_path / "whole", tmp_path / "sharded"
     assert run_cli("run", str(config), "--output", str(whole)).returncode == 0
 

@@ -64,8 +64,9 @@ def test_stopped_server_then_resume_equals_uninterrupted_run(tmp_path: Path) -> 
         assert resumed.returncode == 0, resumed.stderr
         whole_config = tmp_path / "whole.yaml"
         whole_config.write_text(CONFIG.format(served=SERVED_NAME, port=port, output=tmp_path / "whole"))
-        whole = subprocess.run([*command[:4], str(whole_config), "--no-progress"], capture_output=True,
-                               text=True, timeout=300)
+        whole = subprocess.run(
+            [*command[:4], str(whole_config), "--no-progress"], capture_output=True, text=True, timeout=300
+        )
         assert whole.returncode == 0, whole.stderr
     finally:
         server.stop()

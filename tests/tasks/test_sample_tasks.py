@@ -23,7 +23,9 @@ REFERENCE = {
     "add-two": "class Solution:\n    def addTwo(self, a, b):\n        return a + b",
     "is-even": "class Solution:\n    def isEven(self, n):\n        return n % 2 == 0",
     "largest": "class Solution:\n    def largest(self, nums):\n        return max(nums)",
-    "count-vowels": "class Solution:\n    def countVowels(self, s):\n        return sum(c in 'aeiou' for c in s)",
+    "count-vowels": (
+        "class Solution:\n    def countVowels(self, s):\n        return sum(c in 'aeiou' for c in s)"
+    ),
 }
 
 
@@ -35,12 +37,16 @@ def test_sample_code_reference_solutions_pass_and_wrong_ones_fail(tmp_path: Path
     for problem in problems:
         for index, code in enumerate([REFERENCE[problem.id], "print('nothing useful')", "no code at all"]):
             text = code if index == 2 else f"Here it is:\n```python\n{code}\n```"
-            lines.append({"task": "sample-code", "problem_id": problem.id, "sample_index": index, "text": text})
+            lines.append(
+                {"task": "sample-code", "problem_id": problem.id, "sample_index": index, "text": text}
+            )
     replay = tmp_path / "replay.jsonl"
     replay.write_text("".join(json.dumps(line) + "\n" for line in lines))
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: {{name: ref, backend: replay, path: {replay}}}\ngeneration: {{n: 3}}\n"
-                      f"tasks: [sample-code]\noutput: {tmp_path / 'out'}\n")
+    config.write_text(
+        f"model: {{name: ref, backend: replay, path: {replay}}}\ngeneration: {{n: 3}}\n"
+        f"tasks: [sample-code]\noutput: {tmp_path / 'out'}\n"
+    )
     [outcome] = run(load_config(config), progress=False)
     record = read_score_file(outcome.score_file)  # type: ignore[arg-type]
     verdicts = {(r.problem_id, r.sample_index): r.verdict for r in read_samples(outcome.score_file, record)}  # type: ignore[arg-type]
