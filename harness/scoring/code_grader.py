@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from harness.scoring.code_compare import FloatCompare, compare_functional, compare_stdio, extract_code
-from harness.scoring.sandbox import RunnerLost, RunnerProcess, SandboxLimits, sandbox_mode
+from harness.scoring.sandbox import FrameChannel, RunnerLost, SandboxLimits, sandbox_mode
+from harness.scoring.warm_runner import open_runner
 from harness.types import Completion, Grader, Problem, Score, Verdict
 
 GRADER_VERSION = "1"
@@ -78,13 +79,14 @@ def _run_once(
         "threads": threads,
     }
     try:
-        runner = RunnerProcess(job, limits)
+        runner = open_runner(job, limits)
     except RunnerLost as exc:
         raise _InfraError(str(exc)) from exc
     with runner:
         try:
             compiled = runner.receive(min(budget, 60.0))
         except RunnerLost as exc:
+            runner.fail()  # no solution code has run yet, so the runner itself is suspect
             raise _InfraError(f"{exc}; runner stderr: {runner.stderr_tail()[-500:]}") from exc
         if not compiled.get("ok"):
             return CodeResult(Verdict.SYNTAX_ERROR, len(tests), 0, 0, compiled.get("error"))
@@ -92,7 +94,7 @@ def _run_once(
 
 
 def _run_tests(
-    runner: RunnerProcess,
+    runner: FrameChannel,
     mode: str,
     tests: Sequence[Mapping[str, Any]],
     limits: SandboxLimits,

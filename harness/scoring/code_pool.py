@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from harness.scoring.code_grader import score_result
+from harness.scoring.warm_runner import close_orphaned_runners
 from harness.types import Completion, Problem, Score
 
 
@@ -40,4 +41,5 @@ def grade_many(
                 elapsed = bar.format_dict.get("elapsed") or 1e-9
                 bar.set_postfix(tests_per_s=f"{tests_done / max(elapsed, 1e-9):.0f}", refresh=False)
                 bar.update(1)
+    close_orphaned_runners()  # the pool's threads have ended; their warm runners go with them
     return [s for s in scores if s is not None]

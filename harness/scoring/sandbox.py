@@ -103,7 +103,10 @@ def _bwrap_prefix(workdir: Path) -> list[str]:
             for parent in reversed(Path(path).parents[:-1]):
                 args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", path, path]
-    args += ["--ro-bind", str(RUNNER), str(RUNNER), "--bind", str(workdir), str(workdir)]
+    args += ["--ro-bind", str(RUNNER), str(RUNNER)]
+    for parent in reversed(workdir.parents[:-1]):  # else bwrap makes /tmp 0700: HOME unreachable by path
+        args += ["--perms", "0755", "--dir", str(parent)]
+    args += ["--bind", str(workdir), str(workdir)]
     args += ["--chdir", str(workdir), "--proc", "/proc", "--dev", "/dev"]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--die-with-parent", "--new-session", "--clearenv"]
@@ -141,7 +144,47 @@ def _interpreter_reachable_by_others() -> bool:
     return True
 
 
-class RunnerProcess:
+class FrameChannel:
+    """Length-prefixed JSON frames to a runner (`_ctl`) and back from it (`_res`)."""
+
+    _ctl: int
+    _res: int
+    _buffer = b""
+
+    def send(self, frame: dict[str, Any]) -> None:
+        body = json.dumps(frame).encode()
+        data = memoryview(_HEADER.pack(len(body)) + body)
+        try:
+            while data:
+                data = data[os.write(self._ctl, data) :]
+        except (BrokenPipeError, OSError) as exc:
+            raise RunnerLost(f"the code runner stopped reading its input ({exc})") from exc
+
+    def receive(self, timeout_s: float) -> dict[str, Any]:
+        """The next frame, or RunnerLost when the runner ended or `timeout_s` passed first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if len(self._buffer) >= _HEADER.size:
+                size = _HEADER.unpack(self._buffer[: _HEADER.size])[0]
+                if len(self._buffer) >= _HEADER.size + size:
+                    body = self._buffer[_HEADER.size : _HEADER.size + size]
+                    self._buffer = self._buffer[_HEADER.size + size :]
+                    return json.loads(body)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RunnerLost(f"no answer from the code runner within {timeout_s:.1f} s", timed_out=True)
+            ready, _, _ = select.select([self._res], [], [], left)
+            if ready:
+                chunk = os.read(self._res, 1 << 20)
+                if not chunk:
+                    raise RunnerLost(f"the code runner ended ({self._ended()})")
+                self._buffer += chunk
+
+    def _ended(self) -> str:
+        return "end of its result pipe"
+
+
+class RunnerProcess(FrameChannel):
     """One runner child: send it frames, read its answers, and kill everything it started on close."""
 
     def __init__(self, job: dict[str, Any], limits: SandboxLimits) -> None:
@@ -149,7 +192,7 @@ class RunnerProcess:
         self.workdir = Path(tempfile.mkdtemp(prefix="harness-code-"))
         self.marker = uuid.uuid4().hex
         self.uid: int | None = None
-        if os.geteuid() == 0 and (self.mode == "bwrap" or _interpreter_reachable_by_others()):
+        if can_drop_uid(self.mode):
             self.uid = _free_uids.get()
             os.chown(self.workdir, self.uid, self.uid)
         self._buffer = b""
@@ -182,34 +225,8 @@ class RunnerProcess:
         extra = {"uid": self.uid, "max_processes": limits.max_processes, "site_packages": _site_packages()}
         self.send({**job, **extra})
 
-    def send(self, frame: dict[str, Any]) -> None:
-        body = json.dumps(frame).encode()
-        data = memoryview(_HEADER.pack(len(body)) + body)
-        try:
-            while data:
-                data = data[os.write(self._ctl, data) :]
-        except (BrokenPipeError, OSError) as exc:
-            raise RunnerLost(f"the code runner stopped reading its input ({exc})") from exc
-
-    def receive(self, timeout_s: float) -> dict[str, Any]:
-        """The next frame, or RunnerLost when the runner ended or `timeout_s` passed first."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if len(self._buffer) >= _HEADER.size:
-                size = _HEADER.unpack(self._buffer[: _HEADER.size])[0]
-                if len(self._buffer) >= _HEADER.size + size:
-                    body = self._buffer[_HEADER.size : _HEADER.size + size]
-                    self._buffer = self._buffer[_HEADER.size + size :]
-                    return json.loads(body)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RunnerLost(f"no answer from the code runner within {timeout_s:.1f} s", timed_out=True)
-            ready, _, _ = select.select([self._res], [], [], left)
-            if ready:
-                chunk = os.read(self._res, 1 << 20)
-                if not chunk:
-                    raise RunnerLost(f"the code runner ended (exit status {self.proc.poll()})")
-                self._buffer += chunk
+    def _ended(self) -> str:
+        return f"exit status {self.proc.poll()}"
 
     def stderr_tail(self) -> str:
         self._stderr.seek(0, os.SEEK_END)
@@ -241,6 +258,57 @@ class RunnerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def can_drop_uid(mode: SandboxMode) -> bool:
+    """Whether solutions can run under a throwaway uid (root harness, and the stdlib readable by it)."""
+    return os.geteuid() == 0 and (mode == "bwrap" or _interpreter_reachable_by_others())
+
+
+def take_uid() -> int:
+    return _free_uids.get()
+
+
+def release_uid(uid: int) -> None:
+    _free_uids.put(uid)
+
+
+def kill_uid_processes(uid: int) -> None:
+    """SIGKILL every process of `uid`, including escapees from process groups and sessions.
+
+    kill(-1) sent as that uid reaches all of them in one pass (forks in flight are aborted by the
+    pending SIGKILL), so a fork bomb cannot outrun it; `kill` runs as the uid via the setuid of a
+    fresh exec, never as a fork of the harness running Python.
+    """
+    try:
+        subprocess.run(
+            ["kill", "-KILL", "-1"],
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        _kill_uid_by_scanning(uid)
+
+
+def _kill_uid_by_scanning(uid: int) -> None:
+    # Fallback without a `kill` binary: repeat until a pass finds none (RLIMIT_NPROC bounds the work).
+    for _ in range(50):
+        found = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.stat(f"/proc/{entry}").st_uid == uid:
+                        os.kill(int(entry), signal.SIGKILL)
+                        found += 1
+        if not found:
+            return
+        time.sleep(0.01)
 
 
 def kill_marked_processes(marker: str) -> int:

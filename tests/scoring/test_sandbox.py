@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scoring import sandbox
+from harness.scoring import sandbox, warm_runner
 from harness.scoring.code_grader import CodeResult, grade_functional, grade_stdio
 from harness.scoring.sandbox import SandboxLimits, sandbox_mode
 from harness.types import Verdict
@@ -38,6 +38,47 @@ def processes_with(text: str) -> list[int]:
     return found
 
 
+def _status_field(pid: int, name: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _descends_from(pid: int, ancestors: set[int]) -> bool:
+    while pid > 1:
+        if pid in ancestors:
+            return True
+        pid = _status_field(pid, "PPid") or 0
+    return False
+
+
+def solution_processes() -> list[int]:
+    """Processes of any throwaway solution uid, and runner processes that are not a warm runner."""
+    warm = {r.proc.pid for r in warm_runner._all_runners}
+    found = []
+    for pid in processes_with("_code_runner.py"):
+        if _status_field(pid, "Uid") == 0 and _descends_from(pid, warm):
+            continue  # the warm runner itself (and its bwrap), which stays for the next solution
+        found.append(pid)
+    for entry in os.listdir("/proc"):
+        uid = _status_field(int(entry), "Uid") if entry.isdigit() else None
+        if uid is not None and sandbox._UID_BASE <= uid < sandbox._UID_BASE + 256:
+            found.append(int(entry))
+    return found
+
+
+def no_solution_processes_left() -> list[int]:
+    """solution_processes() once the killed ones had a moment to exit (SIGKILL is asynchronous)."""
+    deadline = time.monotonic() + 3
+    while (found := solution_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def runs_unprivileged(mode: str) -> bool:
     """Whether the solution is cut off from the harness user's files (bwrap, or a root harness's uid drop)."""
     return mode == "bwrap" or (os.geteuid() == 0 and sandbox._interpreter_reachable_by_others())
@@ -59,7 +100,7 @@ def test_fork_bomb_times_out_and_leaves_nothing(mode):
     code += f"# {MARKER}\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     assert run(code).verdict == Verdict.TIMEOUT
     time.sleep(0.2)
-    assert processes_with("_code_runner.py") == []
+    assert no_solution_processes_left() == []
 
 
 def test_memory_balloon_is_memory_limit(mode):
@@ -184,6 +225,102 @@ def test_forged_results_are_not_believed(mode):
 def test_no_strays_after_the_suite_and_harness_still_works():
     time.sleep(0.3)
     assert processes_with(MARKER) == []
+    assert no_solution_processes_left() == []
+    roots = [r.root for r in warm_runner._all_runners]
+    warm_runner.close_all()
+    deadline = time.monotonic() + 3  # bwrap's inner process dies with the outer one, asynchronously
+    while processes_with("_code_runner.py") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert processes_with("_code_runner.py") == []
+    assert not any(root.exists() for root in roots)
     assert grade_stdio("print(input())", [{"input": "7\n", "output": "7"}]).verdict == Verdict.PASSED
+    warm_runner.close_all()
     assert sys.modules.get("torch") is None
+
+
+@pytest.fixture
+def warm(mode):
+    """A warm runner for this thread, in each mode where solutions get their own uid."""
+    if not warm_runner.warm_enabled(mode):
+        pytest.skip("no throwaway uid here (non-root, or the interpreter is unreadable by others)")
+    assert run("print(42)").verdict == Verdict.PASSED
+    return warm_runner._local.runner
+
+
+def warm_python_pid(runner: warm_runner.WarmRunner) -> int:
+    for pid in processes_with("--warm"):  # not its bwrap, nor its solution children (same cmdline)
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        if argv0 != b"bwrap" and _status_field(pid, "Uid") == 0 and _descends_from(pid, {runner.proc.pid}):
+            return pid
+    raise AssertionError("no warm runner process found")
+
+
+POLLUTER = """
+import builtins, math, os, collections, sys
+open('leftover.txt', 'w').write('x')
+open(os.path.join(os.environ['HOME'], 'home-leftover.txt'), 'w').write('x')
+try:
+    open('../planted.txt', 'w').write('x')
+except OSError:
+    pass
+math.pi = 3
+collections.Counter = None
+builtins.len = lambda x: -1
+builtins.LEAKED = True
+sys.modules['json'].dumps = None
+os.environ['LEAK'] = '1'
+kept = os.open('leftover.txt', os.O_RDONLY)
+os.dup2(kept, 63)
+print(42)
+"""
+PROBE = """
+import builtins, math, os, collections, sys, json
+bad = [name for name, found in [
+    ('file', os.path.exists('leftover.txt') or os.path.exists(os.environ['HOME'] + '/home-leftover.txt')),
+    ('parent', os.path.exists('../planted.txt')),
+    ('math', math.pi != 3.141592653589793),
+    ('collections', collections.Counter is None or Counter is None),
+    ('builtins', len([1, 2]) != 2 or hasattr(builtins, 'LEAKED')),
+    ('module', json.dumps is None or sys.modules['json'].dumps is None),
+    ('env', 'LEAK' in os.environ),
+    ('fd', 63 in [int(f) for f in os.listdir('/proc/self/fd')]),
+] if found]
+print(bad or 42)
+"""
+
+
+def test_warm_runner_state_does_not_reach_the_next_solution(warm):
+    pid = warm_python_pid(warm)
+    assert run(PROBE).verdict == Verdict.PASSED
+    assert run(POLLUTER).verdict == Verdict.PASSED
+    result = run(PROBE)
+    assert result.verdict == Verdict.PASSED, result.detail
+    assert warm_runner._local.runner is warm and warm_python_pid(warm) == pid  # the same warm process
+
+
+def test_solution_cannot_take_the_warm_runner_down(warm):
+    pid = warm_python_pid(warm)
+    code = (
+        "import os, signal\n"
+        "for target in [-1, 1, os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        pass\n"
+        "print(42)\n"
+    )
+    assert run(code).verdict == Verdict.RUNTIME_ERROR  # it killed its own parent, never the runner
+    assert warm_python_pid(warm) == pid
+    assert run("print(42)").verdict == Verdict.PASSED
+
+
+def test_dead_warm_runner_is_replaced(warm):
+    os.kill(warm_python_pid(warm), 9)
+    result = run("print(42)")
+    assert result.verdict == Verdict.PASSED and result.infra_attempts == 0
+    assert warm_runner._local.runner is not warm
+    # Killed while a solution runs: that solution is not passed, the next one is graded normally.
+    replacement = warm_runner._local.runner
+    killer = threading.Timer(0.5, lambda: os.kill(warm_python_pid(replacement), 9))
+    killer.start()
+    assert run("import time\ntime.sleep(1)\nprint(42)\n").verdict != Verdict.PASSED
+    killer.join()
+    assert run("print(42)").verdict == Verdict.PASSED
+    assert no_solution_processes_left() == []
