@@ -5,6 +5,7 @@
 Workload: the first N official o1-mini LiveCodeBench submissions of release_v1, graded on public tests.
 Throughput is (public tests in the workload) / (wall seconds), the same numerator for every grader.
 Compared with:
+  (0) our own grader with a fresh sandboxed runner per solution (HARNESS_WARM_RUNNER=0, the old way);
   (a) one fresh `python -I` process per test (the naive subprocess grader), same worker count;
   (b) the LiveCodeBench grader shipped in lighteval (`evaluate_generations`, its batch entry point,
       with num_process_evaluate = CPU count), run in benchmarks/.venv-lighteval
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.scoring._code_runner import PRELUDE
 from harness.scoring.code_compare import compare_functional, compare_stdio
 from harness.scoring.code_pool import grade_many
+from harness.scoring.warm_runner import WARM_VAR
 from harness.types import Completion, Problem
 from tasks import livecodebench
 
@@ -70,14 +72,26 @@ def load_workload(data: Path, count: int) -> list[tuple[Problem, str]]:
     return [(problems[s["question_id"]], s["code"]) for s in chosen]
 
 
-def run_ours(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
+def run_ours(workload: list[tuple[Problem, str]], warm: bool = True) -> tuple[float, list[bool]]:
     jobs = [
         (p, Completion("bench", p.id, i, f"```python\n{c}\n```", 0, "stop"))
         for i, (p, c) in enumerate(workload)
     ]
-    start = time.monotonic()
-    scores = grade_many(jobs, progress=False)
-    return time.monotonic() - start, [s.correct for s in scores]
+    previous = os.environ.get(WARM_VAR)
+    os.environ[WARM_VAR] = "1" if warm else "0"
+    try:
+        start = time.monotonic()
+        scores = grade_many(jobs, progress=False)
+        return time.monotonic() - start, [s.correct for s in scores]
+    finally:
+        if previous is None:
+            del os.environ[WARM_VAR]
+        else:
+            os.environ[WARM_VAR] = previous
+
+
+def run_ours_cold(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
+    return run_ours(workload, warm=False)
 
 
 def _one_process_per_test(problem: Problem, code: str) -> bool:
@@ -149,10 +163,11 @@ def main() -> None:
     print(f"workload: {len(workload)} o1-mini solutions, {n_tests} public tests, {os.cpu_count()} CPUs")
     ours_s, ours = run_ours(workload)
     print(
-        f"ours (sandboxed runner, fork per test): {ours_s:6.1f} s  {n_tests / ours_s:7.1f} tests/s  "
+        f"{'ours (warm sandboxed runner per worker)':38s}: {ours_s:6.1f} s  {n_tests / ours_s:7.1f} tests/s  "
         f"passed {sum(ours)}"
     )
     for name, runner in (
+        ("ours, fresh sandboxed runner/solution", run_ours_cold),
         ("one process per test", run_per_test_processes),
         ("lighteval LCB grader", run_lighteval),
     ):

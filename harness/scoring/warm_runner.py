@@ -193,14 +193,10 @@ class SolutionChannel(FrameChannel):
         try:
             if not self._stopped:
                 self.send({"stop": True})
-            if self.receive(_CLEANUP_TIMEOUT_S).get("event") != "cleaned":
-                return False
+            # The child exits right after this answer; its uid is reused only after all other pool uids.
+            return self.receive(_CLEANUP_TIMEOUT_S).get("event") == "cleaned"
         except RunnerLost:
             return False
-        with contextlib.suppress(RunnerLost):  # end of the pipe: the child has exited too
-            self.receive(_CLEANUP_TIMEOUT_S)
-            return False  # it said more after "cleaned"; not a child we understand
-        return True
 
     def close(self) -> None:
         cleaned = self.uid is not None and self._cleaned_by_child()

@@ -56,11 +56,19 @@ def _descends_from(pid: int, ancestors: set[int]) -> bool:
     return False
 
 
+def our_runners() -> list[int]:
+    return [pid for pid in processes_with("_code_runner.py") if _descends_from(pid, {os.getpid()})]
+
+
 def solution_processes() -> list[int]:
-    """Processes of any throwaway solution uid, and runner processes that are not a warm runner."""
+    """Processes of any throwaway solution uid, and our runner processes that are not a warm runner.
+
+    Runners are counted only below this process (other jobs on the machine may be grading too);
+    escapees that left the tree still carry the solution's uid.
+    """
     warm = {r.proc.pid for r in warm_runner._all_runners}
     found = []
-    for pid in processes_with("_code_runner.py"):
+    for pid in our_runners():
         if _status_field(pid, "Uid") == 0 and _descends_from(pid, warm):
             continue  # the warm runner itself (and its bwrap), which stays for the next solution
         found.append(pid)
@@ -229,9 +237,9 @@ def test_no_strays_after_the_suite_and_harness_still_works():
     roots = [r.root for r in warm_runner._all_runners]
     warm_runner.close_all()
     deadline = time.monotonic() + 3  # bwrap's inner process dies with the outer one, asynchronously
-    while processes_with("_code_runner.py") and time.monotonic() < deadline:
+    while our_runners() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert processes_with("_code_runner.py") == []
+    assert our_runners() == []
     assert not any(root.exists() for root in roots)
     assert grade_stdio("print(input())", [{"input": "7\n", "output": "7"}]).verdict == Verdict.PASSED
     warm_runner.close_all()

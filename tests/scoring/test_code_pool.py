@@ -1,0 +1,61 @@
+"""grade_many: input order kept, warm runners of the pool's threads are gone when it returns."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from harness.scoring import sandbox, warm_runner
+from harness.scoring.code_pool import grade_many
+from harness.types import Completion, Problem, Verdict
+
+ADD = Problem("add", "a+b", tests=({"input": "1 2", "output": "3"}, {"input": "5 5", "output": "10"}))
+
+
+def fenced(code: str, index: int) -> Completion:
+    return Completion("t", "add", index, f"```python\n{code}\n```", 0, "stop")
+
+
+def _parent(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+def runner_processes() -> list[int]:
+    """Runner processes started by this test process (other jobs on the machine may grade too)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if b"_code_runner.py" not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                continue
+            pid = int(entry)
+            while pid > 1 and pid != os.getpid():
+                pid = _parent(pid)
+        except OSError:
+            continue
+        if pid == os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def test_pool_keeps_order_and_leaves_no_runner_behind() -> None:
+    warm_runner.close_all()
+    good = "print(sum(map(int, input().split())))"
+    codes = [good, "print(0)", "import os\nos.kill(os.getppid(), 9)", good, "print(", good] * 2
+    jobs = [(ADD, fenced(code, i)) for i, code in enumerate(codes)]
+    scores = grade_many(jobs, workers=3, progress=False)
+    expected = [Verdict.PASSED, Verdict.WRONG_ANSWER, Verdict.RUNTIME_ERROR, Verdict.PASSED]
+    expected += [Verdict.SYNTAX_ERROR, Verdict.PASSED]
+    assert [s.verdict for s in scores] == expected * 2
+    assert [s.sample_index for s in scores] == list(range(len(codes)))
+    if warm_runner.warm_enabled(sandbox.sandbox_mode()):
+        assert warm_runner._all_runners == set()  # the pool's threads ended, their runners with them
+    deadline = time.monotonic() + 3
+    while runner_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runner_processes() == []
