@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -108,7 +109,9 @@ def _redirect(path: str, fd: int, flags: int) -> None:
 
 def _run_solution(job: dict[str, Any], code: Any, base: dict[str, Any], test: dict[str, Any]) -> int:
     """Body of the per-test grandchild. Returns its exit status."""
-    glb = dict(base)
+    # This fork's own copy already; copying it again would touch (and so copy-on-write) every prelude
+    # object's page, about 0.6 ms per test here.
+    glb = base
     glb["__name__"] = "__main__"
     mode = job["mode"]
     try:
@@ -309,6 +312,7 @@ def serve(sock_fd: int) -> int:
         libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0, as in _harden
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: end with the harness thread
     base = _prelude_globals()
+    gc.freeze()  # collections in the forks then leave the prelude's objects (and their pages) alone
     # Solution children are reaped by the kernel: a zombie would still count against its uid's quota.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     channel = socket.socket(fileno=sock_fd)
