@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_text_atomic
+from harness.reference_rows import REPORTED_MARK, ReferenceRow, references_markdown
 from harness.results import NotAScoreFileError, ScoreFile, ScoreFileError, read_score_file
 
 BOARD_NAME = "leaderboard"
+FORMATS = ("md", "csv", "html", "json")
 
 
 @dataclass(frozen=True, order=True)
@@ -89,6 +92,8 @@ class Leaderboard:
     protocols: Mapping[ColumnKey, Mapping[str, Any]]
     notes: tuple[str, ...]
     skipped: tuple[tuple[Path, str], ...]  # files that were not used, with the reason
+    # Figures reported by others: shown apart, never ranked with the measured rows.
+    references: tuple[ReferenceRow, ...] = ()
 
     def row_cells(self, row: ModelKey) -> list[Cell]:
         return [self.cells[(row, col)] for col in self.columns if (row, col) in self.cells]
@@ -199,8 +204,11 @@ def _label_columns(
     return labels, notes
 
 
-def build_leaderboard(results_dir: Path) -> Leaderboard:
-    """Read every score file under `results_dir` (recursively) into one table; bad files are skipped."""
+def build_leaderboard(results_dir: Path, references: Sequence[ReferenceRow] = ()) -> Leaderboard:
+    """Read every score file under `results_dir` (recursively) into one table; bad files are skipped.
+
+    `references` (see harness.reference_rows) are carried along for the renderers to show apart.
+    """
     results_dir = Path(results_dir)
     found, skipped = _read_all(results_dir)
     cells, duplicate_notes = _pick_newest(found, results_dir)
@@ -222,6 +230,7 @@ def build_leaderboard(results_dir: Path) -> Leaderboard:
         protocols=protocols,
         notes=tuple(protocol_notes + sorted(duplicate_notes)),
         skipped=tuple(skipped),
+        references=tuple(references),
     )
 
 
@@ -252,6 +261,7 @@ def render_markdown(lb: Leaderboard) -> str:
             values = [row.name, row.backend, row.dtype, row.revision[:12] or "–", *cells]
             values.append("–" if tokens is None else f"{tokens:.0f}")
             lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    lines += references_markdown(lb.references)
     if lb.notes:
         lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in lb.notes]
     if lb.skipped:
@@ -285,8 +295,10 @@ def render_csv(lb: Leaderboard) -> str:
         {k for cell in lb.cells.values() for k in cell.record.metrics if k.startswith(("pass@", "maj@"))},
         key=_k_sort,
     )
+    # Reported figures add their own columns only when there are some, so plain boards keep their shape.
+    ref_fields = ["kind", "metric", "source"] if lb.references else []
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS + k_fields, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS + k_fields + ref_fields, lineterminator="\n")
     writer.writeheader()
     for row in lb.rows:
         for col in lb.columns:
@@ -305,18 +317,112 @@ def render_csv(lb: Leaderboard) -> str:
                 "wall_seconds": cell.record.cost["wall_seconds"], "created_at": cell.record.created_at,
                 "run_id": cell.record.run_id, "score_file": _rel(cell.path, lb.results_dir),
                 **{k: m[k] for k in k_fields if k in m},
+                **({"kind": "measured", "metric": "accuracy"} if ref_fields else {}),
             })  # fmt: skip
+    for ref in lb.references:
+        writer.writerow({
+            "model": ref.model, "task": ref.task or "", "column": ref.benchmark, "accuracy": ref.value / 100,
+            "kind": REPORTED_MARK, "metric": ref.metric, "source": ref.citation,
+        })  # fmt: skip
     return out.getvalue()
 
 
-def write_leaderboard(lb: Leaderboard, out: Path) -> list[Path]:
-    """Write leaderboard.md and leaderboard.csv atomically into a folder, or beside a named .md/.csv file."""
+def describe_sampling(sampling: Mapping[str, Any]) -> str:
+    temperature = sampling.get("temperature", 0.0)
+    how = "greedy" if not temperature else f"temperature {temperature}, top_p {sampling.get('top_p', 1.0)}"
+    if sampling.get("top_k"):
+        how += f", top_k {sampling['top_k']}"
+    return f"{how}, n={sampling.get('n', 1)}, max {sampling.get('max_new_tokens', '?')} new tokens"
+
+
+def describe_protocol(protocol: Mapping[str, Any]) -> str:
+    """A column's protocol in plain words: sampling, data window and options, grader."""
+    data = protocol.get("data", {})
+    options = data.get("options") or {}
+    window = ", ".join(f"{k}={v}" for k, v in sorted(options.items())) or "no options"
+    grader = protocol.get("grader", {})
+    return (
+        f"{describe_sampling(protocol.get('sampling', {}))}; "
+        f"{data.get('problem_count', '?')} problems ({window}); "
+        f"grader {grader.get('name', '?')} v{grader.get('version', '?')}"
+    )
+
+
+def harness_version(cell: Cell) -> str:
+    return str(cell.record.provenance.get("harness_version", "?"))
+
+
+def _cell_json(lb: Leaderboard, row: ModelKey, col: ColumnKey, cell: Cell) -> dict[str, Any]:
+    lo, hi = cell.ci95
+    m = cell.record.metrics
+    return {
+        "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
+        "column": lb.column_labels[col], "protocol_hash": col.protocol_hash,
+        "accuracy": cell.accuracy, "ci95": [lo, hi], "n_problems": cell.n_problems,
+        "samples_per_problem": cell.samples_per_problem, "generated_tokens": cell.generated_tokens,
+        "tokens_per_sample": cell.generated_tokens / cell.n_samples,
+        "wall_seconds": cell.record.cost["wall_seconds"], "harness_version": harness_version(cell),
+        "created_at": cell.record.created_at, "run_id": cell.record.run_id,
+        "score_file": _rel(cell.path, lb.results_dir),
+        "k_metrics": {k: v for k, v in m.items() if k.startswith(("pass@", "maj@"))},
+    }  # fmt: skip
+
+
+def _identity(row: ModelKey) -> dict[str, str]:
+    return {"backend": row.backend, "revision": row.revision, "dtype": row.dtype}
+
+
+def render_json(lb: Leaderboard) -> str:
+    """The whole board for dashboards: measured rows in rank order, reported figures in their own list."""
+    document = {
+        "columns": [
+            {
+                "label": lb.column_labels[c],
+                **asdict(c),
+                "protocol_summary": describe_protocol(lb.protocols[c]),
+                "protocol": lb.protocols[c],
+            }
+            for c in lb.columns
+        ],
+        "rows": [
+            {"model": r.name, **_identity(r), "tokens_per_sample": lb.tokens_per_sample(r)} for r in lb.rows
+        ],
+        "cells": [
+            _cell_json(lb, r, c, lb.cells[(r, c)]) for r in lb.rows for c in lb.columns if (r, c) in lb.cells
+        ],
+        "reported": [
+            {"kind": REPORTED_MARK, **asdict(ref), "citation": ref.citation} for ref in lb.references
+        ],
+        "notes": list(lb.notes),
+        "skipped": [{"file": _rel(p, lb.results_dir), "reason": why} for p, why in lb.skipped],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_leaderboard(lb: Leaderboard, out: Path, formats: Sequence[str] = ("md", "csv")) -> list[Path]:
+    """Write the board in each of `formats` (see FORMATS) atomically, into a folder or beside a named file.
+
+    `out` is a folder (files are named leaderboard.<format>) or a file whose suffix is one of FORMATS,
+    whose stem names every format written.
+    """
     out = Path(out)
-    if out.suffix in (".md", ".csv"):
-        md_path, csv_path = out.with_suffix(".md"), out.with_suffix(".csv")
-    else:
-        md_path, csv_path = out / f"{BOARD_NAME}.md", out / f"{BOARD_NAME}.csv"
-    md_path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(md_path, render_markdown(lb))
-    write_text_atomic(csv_path, render_csv(lb))
-    return [md_path, csv_path]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown leaderboard formats {unknown}; choose from {', '.join(FORMATS)}")
+    base = out.with_suffix("") if out.suffix.lstrip(".") in FORMATS else out / BOARD_NAME
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = base.with_name(f"{base.name}.{fmt}")
+        write_text_atomic(path, _render(lb, fmt))
+        written.append(path)
+    return written
+
+
+def _render(lb: Leaderboard, fmt: str) -> str:
+    if fmt == "html":
+        from harness.leaderboard_html import render_html  # the page builder is only needed for html
+
+        return render_html(lb)
+    renderers = {"md": render_markdown, "csv": render_csv, "json": render_json}
+    return renderers[fmt](lb)

@@ -1,0 +1,257 @@
+"""Charts of results: inline SVG for the HTML leaderboard, and a PNG figure for `harness show --plot`.
+
+The SVG charts are plain strings built here, with no plotting library, so the leaderboard page stays
+one self-contained file and the leaderboard works without matplotlib. The PNG figure uses matplotlib
+(the optional "plot" extra), imported only when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.results import SampleRow, ScoreFile, read_samples
+
+_LABEL_CHARS = 26  # longer model names are cut in the chart; the full name is in the tooltip
+
+
+class PlotError(ValueError):
+    """A figure that cannot be drawn (matplotlib missing, unwritable path)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One model on one column: what the SVG charts draw."""
+
+    label: str
+    accuracy: float  # fraction
+    ci95: tuple[float, float]
+    tokens_per_sample: float
+    seconds_per_problem: float
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+def score_bars_svg(points: Sequence[Point], title: str) -> str:
+    """Horizontal bars of accuracy with 95% CI whiskers, best first."""
+    left, bar, gap, top = 200, 16, 8, 28
+    width, plot_w = 620, 620 - 200 - 70  # 70 px on the right for the value labels
+    ordered = sorted(points, key=lambda p: (-p.accuracy, p.label))
+    height = top + len(ordered) * (bar + gap) + 24
+    parts = [
+        f'<svg class="chart bars" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{left}" y="16" class="title">{_esc(title)}</text>',
+    ]
+    bottom = height - 20
+    for tick in (0, 25, 50, 75, 100):
+        x = left + plot_w * tick / 100
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" class="grid"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" class="tick" text-anchor="middle">{tick}%</text>')
+    for i, p in enumerate(ordered):
+        y = top + i * (bar + gap)
+        lo, hi = (left + plot_w * v for v in p.ci95)
+        mid = y + bar / 2
+        tip = f"{p.label}: {100 * p.accuracy:.1f}% [{100 * p.ci95[0]:.1f}, {100 * p.ci95[1]:.1f}]"
+        bar_w = max(plot_w * p.accuracy, 1)
+        parts += [
+            f"<g><title>{_esc(tip)}</title>",
+            f'<text x="{left - 6}" y="{mid + 4:.1f}" text-anchor="end" class="label">'
+            f"{_esc(_short(p.label))}</text>",
+            f'<rect x="{left}" y="{y}" width="{bar_w:.1f}" height="{bar}" class="bar"/>',
+            f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" class="ci"/>',
+            f'<line x1="{lo:.1f}" y1="{y + 3}" x2="{lo:.1f}" y2="{y + bar - 3}" class="ci"/>',
+            f'<line x1="{hi:.1f}" y1="{y + 3}" x2="{hi:.1f}" y2="{y + bar - 3}" class="ci"/>',
+            f'<text x="{left + plot_w + 6}" y="{mid + 4:.1f}" class="value">'
+            f"{100 * p.accuracy:.1f}</text></g>",
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _nice_max(value: float) -> float:
+    """A round axis end at or above value (1, 2, 5 × a power of ten)."""
+    if value <= 0:
+        return 1.0
+    scale = 10 ** len(str(int(value)))
+    scale /= 10
+    for step in (1, 2, 5, 10):
+        if step * scale >= value:
+            return float(step * scale)
+    return float(10 * scale)
+
+
+def efficiency_svg(points: Sequence[Point], title: str, x_field: str, x_label: str) -> str:
+    """Accuracy (with CI) against a cost per model: tokens per sample or seconds per problem."""
+    width, height, left, right, top, bottom = 620, 300, 56, 150, 28, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    x_max = _nice_max(max((getattr(p, x_field) for p in points), default=1.0) * 1.05)
+
+    def sx(v: float) -> float:
+        return left + plot_w * v / x_max
+
+    def sy(v: float) -> float:
+        return top + plot_h * (1 - v)
+
+    parts = [
+        f'<svg class="chart scatter" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{left}" y="16" class="title">{_esc(title)}</text>',
+    ]
+    for frac in (0, 0.25, 0.5, 0.75, 1):
+        y = sy(frac)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" class="grid"/>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{100 * frac:.0f}%</text>'
+        )
+    for frac in (0, 0.5, 1):
+        x = left + plot_w * frac
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" class="tick" text-anchor="middle">'
+            f"{x_max * frac:g}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" class="axis" text-anchor="middle">'
+        f"{_esc(x_label)}</text>"
+    )
+    for p in sorted(points, key=lambda p: p.label):
+        x, y = sx(getattr(p, x_field)), sy(p.accuracy)
+        tip = f"{p.label}: {100 * p.accuracy:.1f}% at {getattr(p, x_field):.1f} {x_label}"
+        parts += [
+            f"<g><title>{_esc(tip)}</title>",
+            f'<line x1="{x:.1f}" y1="{sy(p.ci95[0]):.1f}" x2="{x:.1f}" y2="{sy(p.ci95[1]):.1f}" class="ci"/>',
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="dot"/>',
+            f'<text x="{x + 7:.1f}" y="{y - 5:.1f}" class="label">{_esc(_short(p.label))}</text></g>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_AIME_ID = re.compile(r"^(\d{4})-(I{1,2})-\d+$")
+_GOOD_VERDICTS = ("correct", "passed")
+
+
+def problem_groups(
+    problem_ids: Sequence[str], problem_meta: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, str] | None:
+    """problem id -> group (difficulty, level, year...) when the problems carry one, else None.
+
+    Meta fields are preferred; AIME-style ids (2024-I-3) give the year and part; ids that share a few
+    prefixes (add-1, mul-2) give the prefix. None means there is nothing to group by.
+    """
+    meta = problem_meta or {}
+    for key in ("difficulty", "level", "year", "contest_date"):
+        values = {pid: meta.get(pid, {}).get(key) for pid in problem_ids}
+        if all(v not in (None, "") for v in values.values()):
+            if key == "contest_date":
+                return {pid: str(v)[:7] for pid, v in values.items()}  # by month
+            return {pid: str(v) for pid, v in values.items()}
+    matches = {pid: _AIME_ID.match(pid) for pid in problem_ids}
+    if all(matches.values()):
+        return {pid: f"{m.group(1)} {m.group(2)}" for pid, m in matches.items() if m}
+    prefixes = {pid: re.split(r"[-_/]", pid, maxsplit=1)[0] for pid in problem_ids}
+    counts = Counter(prefixes.values())
+    if (
+        2 <= len(counts) <= 12
+        and min(counts.values()) >= 2
+        and all("-" in p or "_" in p or "/" in p for p in problem_ids)
+    ):
+        return prefixes
+    return None
+
+
+def _group_panel(ax: Any, per_problem: Mapping[str, Sequence[int]], groups: Mapping[str, str]) -> None:
+    totals: dict[str, list[int]] = {}
+    for pid, (correct, n) in per_problem.items():
+        entry = totals.setdefault(groups[pid], [0, 0, 0])
+        entry[0] += correct
+        entry[1] += n
+        entry[2] += 1
+    names = sorted(totals)
+    values = [100 * totals[g][0] / totals[g][1] for g in names]
+    ax.bar(range(len(names)), values, color="#7aa6e0")
+    ax.set_xticks(range(len(names)), [f"{g}\n({totals[g][2]})" for g in names], fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy %")
+    ax.set_title("accuracy by group (problems)")
+
+
+def _verdict_panel(ax: Any, counts: Mapping[str, int]) -> None:
+    names = [v for v, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c]
+    colours = ["#5cb85c" if v in _GOOD_VERDICTS else "#d9534f" for v in names]
+    ax.barh(range(len(names)), [counts[v] for v in names], color=colours)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    for i, v in enumerate(names):
+        ax.text(counts[v], i, f" {counts[v]}", va="center", fontsize=8)
+    ax.set_xlabel("samples")
+    ax.set_title("verdicts")
+
+
+def _length_panel(ax: Any, samples: Sequence[SampleRow], max_new_tokens: int | None) -> None:
+    stopped = [s.output_tokens for s in samples if s.finish_reason != "length"]
+    cut = [s.output_tokens for s in samples if s.finish_reason == "length"]
+    top = max([*stopped, *cut, max_new_tokens or 0, 1])
+    bins = [top * i / 30 for i in range(31)]
+    ax.hist([stopped, cut], bins=bins, stacked=True, color=["#7aa6e0", "#d9534f"],
+            label=["stopped", f"hit the token limit ({len(cut)})"])  # fmt: skip
+    if max_new_tokens:
+        ax.axvline(max_new_tokens, color="black", linestyle="--", linewidth=1)
+        ax.text(max_new_tokens, ax.get_ylim()[1] * 0.95, " max_new_tokens", ha="right", fontsize=8)
+    ax.set_xlabel("output tokens per sample")
+    ax.set_ylabel("samples")
+    ax.set_title("output length")
+    ax.legend(fontsize=8, loc="upper center")
+
+
+def write_score_figure(
+    score_path: Path,
+    record: ScoreFile,
+    target: Path,
+    problem_meta: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """A PNG with accuracy by group (when problems have one), the verdicts and the output lengths."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only; never needs a display
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise PlotError(
+            f"--plot needs matplotlib ({err}); install it with `pip install 'harness[plot]'`"
+        ) from None
+    samples = read_samples(score_path, record)
+    per_problem = record.metrics.get("per_problem", {})
+    groups = problem_groups(list(per_problem), problem_meta) if per_problem else None
+    panels = 3 if groups else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2), constrained_layout=True)
+    if groups:
+        _group_panel(axes[0], per_problem, groups)
+    _verdict_panel(axes[-2], record.counts)
+    _length_panel(axes[-1], samples, record.protocol.get("sampling", {}).get("max_new_tokens"))
+    m = record.metrics
+    fig.suptitle(
+        f"{record.model['name']} on {record.task['name']}: {100 * m['accuracy']:.1f}% "
+        f"({m['n_problems']} problems × {m['n_samples'] // m['n_problems']})",
+        fontsize=11,
+    )
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=110)
+    except OSError as err:
+        raise PlotError(f"cannot write the figure to {target}: {err}") from err
+    finally:
+        plt.close(fig)
+    return target

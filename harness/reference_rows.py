@@ -1,0 +1,183 @@
+"""Reported figures from papers and model cards: context for the leaderboard, never part of its ranking.
+
+A reference row is a number someone else published under their own protocol (their prompts, sampling,
+grader and problem versions). It is shown beside measured scores, always marked "reported, not
+measured", and never sorted or ranked with them: the two are not comparable.
+
+File format (YAML), a top-level `references` list; each entry:
+
+    model: DeepSeek-R1                     # as the source names it
+    benchmark: AIME 2024                   # what was evaluated, in the source's words
+    metric: pass@1                         # e.g. pass@1, cons@64
+    value: 79.8                            # percent, 0..100
+    source: {title: "...", url: "https://arxiv.org/abs/2501.12948", where: "Table 4"}
+    task: aime24                           # optional: the harness task it corresponds to
+    note: "..."                            # optional: anything a reader must know
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE_NAME = "reference_rows.yaml"
+REPORTED_MARK = "reported, not measured"
+
+_REQUIRED = ("model", "benchmark", "metric", "value", "source")
+_OPTIONAL = ("task", "note")
+_SOURCE_KEYS = ("title", "url", "where")
+
+
+class ReferenceRowsError(ValueError):
+    """A reference rows file that cannot be used as it stands."""
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    model: str
+    benchmark: str
+    metric: str
+    value: float  # percent
+    source_title: str
+    source_url: str  # a URL, or "arXiv:NNNN.NNNNN"
+    source_where: str | None  # table or section inside the source
+    task: str | None = None
+    note: str | None = None
+
+    @property
+    def citation(self) -> str:
+        where = f", {self.source_where}" if self.source_where else ""
+        return f"{self.source_title}{where} ({self.source_url})"
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str, required: bool = True) -> str | None:
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ReferenceRowsError(f"{where}: '{key}' must be non-empty text, got {value!r}")
+    return value.strip()
+
+
+def _source(entry: Mapping[str, Any], where: str) -> tuple[str, str, str | None]:
+    source = entry["source"]
+    if not isinstance(source, Mapping):
+        raise ReferenceRowsError(f"{where}: 'source' must be a mapping with title and url, got {source!r}")
+    unknown = sorted(set(source) - set(_SOURCE_KEYS))
+    if unknown:
+        raise ReferenceRowsError(f"{where}: unknown source keys {unknown}; allowed: {list(_SOURCE_KEYS)}")
+    title = _text(source, "title", f"{where}.source")
+    url = _text(source, "url", f"{where}.source")
+    assert title is not None and url is not None
+    if not url.startswith(("https://", "http://", "arXiv:")):
+        raise ReferenceRowsError(
+            f"{where}.source: 'url' must start with https://, http:// or arXiv:, got {url!r}"
+        )
+    return title, url, _text(source, "where", f"{where}.source", required=False)
+
+
+def _row(entry: Any, where: str) -> ReferenceRow:
+    if not isinstance(entry, Mapping):
+        raise ReferenceRowsError(f"{where}: expected a mapping with {', '.join(_REQUIRED)}; got {entry!r}")
+    missing = [key for key in _REQUIRED if key not in entry]
+    if missing:
+        raise ReferenceRowsError(f"{where}: missing {', '.join(missing)}; every figure needs a source")
+    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise ReferenceRowsError(f"{where}: unknown keys {unknown}; allowed: {list(_REQUIRED + _OPTIONAL)}")
+    label = f"{where} ({entry.get('model')} / {entry.get('benchmark')})"
+    value = entry["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise ReferenceRowsError(f"{label}: 'value' must be a percentage between 0 and 100, got {value!r}")
+    title, url, source_where = _source(entry, label)
+    return ReferenceRow(
+        model=str(_text(entry, "model", label)),
+        benchmark=str(_text(entry, "benchmark", label)),
+        metric=str(_text(entry, "metric", label)),
+        value=float(value),
+        source_title=title,
+        source_url=url,
+        source_where=source_where,
+        task=_text(entry, "task", label, required=False),
+        note=_text(entry, "note", label, required=False),
+    )
+
+
+def load_reference_rows(path: Path) -> tuple[ReferenceRow, ...]:
+    """Read and validate a reference rows file; errors name the file and the entry."""
+    import yaml  # the leaderboard reads YAML only when a reference file is used
+
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ReferenceRowsError(f"cannot read reference rows file {path}: {err}") from err
+    except yaml.YAMLError as err:
+        raise ReferenceRowsError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(document, Mapping) or not isinstance(document.get("references"), list):
+        raise ReferenceRowsError(f"{path}: expected a top-level 'references:' list of entries")
+    try:
+        rows = tuple(_row(entry, f"references[{i}]") for i, entry in enumerate(document["references"]))
+    except ReferenceRowsError as err:
+        raise ReferenceRowsError(f"{path}: {err}") from None
+    seen: set[tuple[str, str, str]] = set()
+    for i, row in enumerate(rows):
+        key = (row.model, row.benchmark, row.metric)
+        if key in seen:
+            raise ReferenceRowsError(f"{path}: references[{i}] repeats {' / '.join(key)}; keep one figure")
+        seen.add(key)
+    return rows
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def references_markdown(rows: Sequence[ReferenceRow]) -> list[str]:
+    """A separate Markdown section, so reported figures never sit inside the measured table."""
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"## Reported figures ({REPORTED_MARK})",
+        "",
+        "Published by others under their own protocols; not produced by this harness and not comparable "
+        "with the measured columns above.",
+        "",
+        "| model | benchmark | metric | reported % | source |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        values = [row.model, row.benchmark, row.metric, f"{row.value:.1f}", row.citation]
+        lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    return lines
+
+
+def references_html(rows: Sequence[ReferenceRow]) -> str:
+    """The same section for the HTML page, every text escaped."""
+    if not rows:
+        return ""
+    body = []
+    for row in rows:
+        link = html.escape(row.source_url)
+        href = row.source_url.replace("arXiv:", "https://arxiv.org/abs/")
+        where = f", {html.escape(row.source_where)}" if row.source_where else ""
+        note = f"<br><small>{html.escape(row.note)}</small>" if row.note else ""
+        body.append(
+            f"<tr><td>{html.escape(row.model)}</td><td>{html.escape(row.benchmark)}</td>"
+            f"<td>{html.escape(row.metric)}</td><td class=num>{row.value:.1f}</td>"
+            f'<td>{html.escape(row.source_title)}{where} (<a href="{html.escape(href)}">{link}</a>){note}'
+            "</td></tr>"
+        )
+    return (
+        f'<section id="reported"><h2>Reported figures <span class="reported">{REPORTED_MARK}</span></h2>'
+        "<p>Published by others under their own protocols; not produced by this harness, not ranked and "
+        "not comparable with the measured table.</p>"
+        '<table class="reported-table"><thead><tr><th>model</th><th>benchmark</th><th>metric</th>'
+        "<th>reported %</th><th>source</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></section>"
+    )
