@@ -44,9 +44,45 @@ def build_parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="build the leaderboard from a folder of score files")
     board.add_argument("results_dir", type=Path, nargs="?", default=Path("results"))
     board.add_argument("--out", type=Path, help="folder or .md file to write (default: RESULTS_DIR)")
+    board.add_argument(
+        "--format",
+        default="md,csv,html,json",
+        help="comma-separated formats to write: md, csv, html, json (default: all four)",
+    )
+    board.add_argument(
+        "--reference",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML of reported figures to show apart, marked 'reported, not measured' (repeatable; "
+        "default: RESULTS_DIR/reference_rows.yaml when it exists)",
+    )
+    board.add_argument(
+        "--no-reference", action="store_true", help="do not read RESULTS_DIR/reference_rows.yaml"
+    )
 
     show = commands.add_parser("show", help="summarise one score file")
     show.add_argument("score_file", type=Path)
+    show.add_argument(
+        "--plot",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="PATH",
+        help="also write a PNG figure (default path: beside the score file, .png); needs matplotlib",
+    )
+
+    compare = commands.add_parser(
+        "compare", help="paired comparison of two score files of the same task and protocol"
+    )
+    compare.add_argument("score_a", type=Path)
+    compare.add_argument("score_b", type=Path)
+    compare.add_argument(
+        "--force", action="store_true", help="compare even when the protocols differ (output is marked)"
+    )
+    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
+    compare.add_argument("--resamples", type=int, default=10000, help="bootstrap/permutation resamples")
 
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
     merge.add_argument("config", type=Path)
@@ -72,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _show(args)
         if args.command == "merge":
             return _merge(args)
+        if args.command == "compare":
+            return _compare(args)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -124,12 +162,25 @@ def _tasks(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
-    from harness.leaderboard import build_leaderboard, render_markdown, write_leaderboard
+    from harness.leaderboard import FORMATS, build_leaderboard, render_markdown, write_leaderboard
+    from harness.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
 
     if not args.results_dir.is_dir():
         raise UsageError(f"results folder {args.results_dir} does not exist")
-    board = build_leaderboard(args.results_dir)
-    written = write_leaderboard(board, args.out or args.results_dir)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"--format {args.format!r}: choose one or more of {','.join(FORMATS)}")
+    reference_files = list(args.reference)
+    default_file = args.results_dir / DEFAULT_FILE_NAME
+    if not reference_files and not args.no_reference and default_file.is_file():
+        reference_files.append(default_file)
+    for path in reference_files:
+        if not path.is_file():
+            raise UsageError(f"reference rows file {path} does not exist")
+    references = [row for path in reference_files for row in load_reference_rows(path)]
+    board = build_leaderboard(args.results_dir, references)
+    written = write_leaderboard(board, args.out or args.results_dir, formats)
     print(render_markdown(board))
     for path in written:
         print(f"wrote {path}")
@@ -142,7 +193,24 @@ def _show(args: argparse.Namespace) -> int:
     from harness.report import format_score_file
     from harness.results import read_score_file
 
-    print(format_score_file(args.score_file, read_score_file(args.score_file)))
+    record = read_score_file(args.score_file)
+    print(format_score_file(args.score_file, record))
+    if args.plot is not None:
+        from harness.plots import write_score_figure
+
+        target = args.score_file.with_suffix(".png") if args.plot is True else Path(args.plot)
+        print(f"wrote {write_score_figure(args.score_file, record, target)}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.compare import compare_scores
+    from harness.report import format_comparison
+    from harness.results import read_score_file
+
+    a, b = read_score_file(args.score_a), read_score_file(args.score_b)
+    result = compare_scores(a, b, force=args.force, seed=args.seed, resamples=args.resamples)
+    print(format_comparison(result, args.score_a, args.score_b))
     return 0
 
 

@@ -8,9 +8,11 @@ class UsageError(ValueError):
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
+    from harness.compare import ComparisonError
     from harness.config import ConfigError
+    from harness.reference_rows import ReferenceRowsError
 
-    return (ConfigError, UsageError)
+    return (ComparisonError, ConfigError, ReferenceRowsError, UsageError)
 
 
 def _run_errors() -> tuple[type[BaseException], ...]:
@@ -18,10 +20,11 @@ def _run_errors() -> tuple[type[BaseException], ...]:
     from harness.data import DataError
     from harness.journal import JournalError
     from harness.pipeline import RunError
+    from harness.plots import PlotError
     from harness.results import ScoreFileError
     from harness.scoring.metrics import MetricsError
 
-    return (BackendError, DataError, JournalError, MetricsError, RunError, ScoreFileError)
+    return (BackendError, DataError, JournalError, MetricsError, PlotError, RunError, ScoreFileError)
 
 
 USAGE_ERRORS = _usage_errors()

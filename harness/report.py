@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.compare import Comparison
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
 from harness.results import ScoreFile
@@ -100,4 +101,34 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
         f"{cost.get('tokens_per_second') or '-'} tok/s, wall {cost['wall_seconds']} s"
     )
     lines.append(f"samples      {record.samples_file}")
+    return "\n".join(lines)
+
+
+def _problem_list(ids: Sequence[str], limit: int = 20) -> str:
+    if not ids:
+        return "none"
+    shown = ", ".join(ids[:limit])
+    return shown + (f" … and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
+    """A paired comparison as text; a forced comparison across protocols says so first and last."""
+    lines = []
+    if c.protocol_differences:
+        warning = f"protocols differ: {', '.join(c.protocol_differences)} (forced; not a fair comparison)"
+        lines += [f"WARNING: {warning}", ""]
+    lo, hi = c.difference_ci95
+    lines += [
+        f"task         {c.task}, {c.n_problems} problems",
+        f"A            {c.model_a}: {percent(c.accuracy_a)}%   ({path_a})",
+        f"B            {c.model_b}: {percent(c.accuracy_b)}%   ({path_b})",
+        f"A - B        {100 * c.difference:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}] "
+        f"(paired bootstrap over problems, seed {c.bootstrap_seed}, {c.bootstrap_resamples} resamples)",
+        f"p-value      {c.p_value:.4g} ({c.test} test, two-sided)",
+        f"won by A     {len(c.won_by_a)}: {_problem_list(c.won_by_a)}",
+        f"won by B     {len(c.won_by_b)}: {_problem_list(c.won_by_b)}",
+        f"tied         {c.ties}",
+    ]
+    if c.protocol_differences:
+        lines.append(f"protocols differ: {', '.join(c.protocol_differences)}")
     return "\n".join(lines)
