@@ -147,8 +147,9 @@ def problem_groups(
 ) -> dict[str, str] | None:
     """problem id -> group (difficulty, level, year...) when the problems carry one, else None.
 
-    Meta fields are preferred; AIME-style ids (2024-I-3) give the year and part; ids that share a few
-    prefixes (add-1, mul-2) give the prefix. None means there is nothing to group by.
+    Meta fields are preferred; AIME-style ids (2024-I-3) give the year and part; ids with a prefix
+    (add-1, mul-2) give the prefix when that makes a few groups of several problems on average.
+    None means there is nothing to group by.
     """
     meta = problem_meta or {}
     for key in ("difficulty", "level", "year", "contest_date"):
@@ -164,7 +165,7 @@ def problem_groups(
     counts = Counter(prefixes.values())
     if (
         2 <= len(counts) <= 12
-        and min(counts.values()) >= 2
+        and len(counts) <= len(problem_ids) / 2  # groups of about one problem say nothing
         and all("-" in p or "_" in p or "/" in p for p in problem_ids)
     ):
         return prefixes
