@@ -18,8 +18,11 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -85,7 +88,7 @@ def generate(folder: Path, files: int, problems: int) -> None:
                 write_one(folder, model, task, run, problems, rng)
 
 
-def timed(label: str, fn, results: dict[str, float]):  # type: ignore[no-untyped-def]
+def timed(label: str, fn: Callable[[], T], results: dict[str, float]) -> T:
     started = time.perf_counter()
     value = fn()
     results[label] = time.perf_counter() - started
