@@ -13,6 +13,7 @@ of models × tasks × repeated runs, then times, in one process and one run:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import sys
@@ -116,7 +117,7 @@ def main() -> int:
         sizes = {}
         for name, render in [("markdown", render_markdown), ("csv", render_csv), ("json", render_json),
                              ("html", render_html)]:  # fmt: skip
-            text = timed(f"render {name}", lambda render=render: render(board), t)
+            text = timed(f"render {name}", functools.partial(render, board), t)
             sizes[f"render {name}"] = len(text.encode())
     print(f"board: {len(board.rows)} rows × {len(board.columns)} columns, {len(board.cells)} cells")
     for label, seconds in t.items():
