@@ -1,6 +1,7 @@
 """Grading throughput of our code grader against two others, on the same solutions, side by side.
 
-    .venv/bin/python benchmarks/bench_code_grader.py [--solutions 200] [--data ../shared/data]
+    .venv/bin/python benchmarks/bench_code_grader.py [--solutions 200] [--repeats 3] [--skip ID]
+        [--data ../shared/data]
 
 Workload: the first N official o1-mini LiveCodeBench submissions of release_v1, graded on public tests.
 Throughput is (public tests in the workload) / (wall seconds), the same numerator for every grader.
@@ -8,7 +9,7 @@ Compared with:
   (0) our own grader with a fresh sandboxed runner per solution (HARNESS_WARM_RUNNER=0, the old way);
   (a) one fresh `python -I` process per test (the naive subprocess grader), same worker count;
   (b) the LiveCodeBench grader shipped in lighteval (`evaluate_generations`, its batch entry point,
-      with num_process_evaluate = CPU count), run in benchmarks/.venv-lighteval
+      with num_process_evaluate = CPUs + 1, the same count as our pool), run in benchmarks/.venv-lighteval
       (create it: python -m venv benchmarks/.venv-lighteval
       && benchmarks/.venv-lighteval/bin/pip install lighteval).
 Verdicts are compared as pass/fail per solution; the script prints how many agree.
@@ -46,7 +47,7 @@ from lighteval.tasks.tasks.lcb.codegen_metrics import evaluate_generations
 job = json.load(open(sys.argv[1]))
 start = time.monotonic()
 samples, generations = job["samples"], job["generations"]
-results = evaluate_generations(samples, generations, num_process_evaluate=os.cpu_count(), timeout=6)
+results = evaluate_generations(samples, generations, num_process_evaluate=os.cpu_count() + 1, timeout=6)
 seconds = time.monotonic() - start
 passed = [bool(results[i][0]) and all(r is True for r in results[i][0]) for i in range(len(samples))]
 json.dump({"seconds": seconds, "passed": passed}, open(sys.argv[2], "w"))
@@ -120,7 +121,7 @@ def _one_process_per_test(problem: Problem, code: str) -> bool:
 
 def run_per_test_processes(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
     start = time.monotonic()
-    with ThreadPoolExecutor(os.cpu_count()) as pool:
+    with ThreadPoolExecutor(os.cpu_count() + 1) as pool:
         passed = list(pool.map(lambda item: _one_process_per_test(*item), workload))
     return time.monotonic() - start, passed
 
@@ -151,34 +152,48 @@ def run_lighteval(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool
     return result["seconds"], result["passed"]
 
 
+GRADERS = {
+    "ours (warm sandboxed runner per worker)": run_ours,
+    "ours, fresh sandboxed runner/solution": run_ours_cold,
+    "one process per test": run_per_test_processes,
+    "lighteval LCB grader": run_lighteval,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--solutions", type=int, default=200)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds over all graders, interleaved; the best time counts"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="leave out this problem id (e.g. one compute-bound outlier)",
+    )
     args = parser.parse_args()
-    workload = load_workload(args.data, args.solutions)
+    workload = [(p, c) for p, c in load_workload(args.data, args.solutions) if p.id not in args.skip]
     n_tests = sum(len(p.tests or ()) for p, _ in workload)
     print(f"workload: {len(workload)} o1-mini solutions, {n_tests} public tests, {os.cpu_count()} CPUs")
-    ours_s, ours = run_ours(workload)
-    print(
-        f"{'ours (warm sandboxed runner per worker)':38s}: {ours_s:6.1f} s  {n_tests / ours_s:7.1f} tests/s  "
-        f"passed {sum(ours)}"
-    )
-    for name, runner in (
-        ("ours, fresh sandboxed runner/solution", run_ours_cold),
-        ("one process per test", run_per_test_processes),
-        ("lighteval LCB grader", run_lighteval),
-    ):
-        measured = runner(workload)
-        if measured is None:
-            continue
-        seconds, passed = measured
+    best: dict[str, tuple[float, list[bool]]] = {}
+    for round_index in range(args.repeats):
+        for name, runner in GRADERS.items():
+            measured = runner(workload)
+            if measured is None:
+                continue
+            print(f"  round {round_index + 1}: {name}: {measured[0]:.1f} s", flush=True)
+            if name not in best or measured[0] < best[name][0]:
+                best[name] = measured
+    ours_s, ours = best["ours (warm sandboxed runner per worker)"]
+    for name, (seconds, passed) in best.items():
         same = sum(a == b for a, b in zip(ours, passed, strict=True))
         print(
-            f"{name:38s}: {seconds:6.1f} s  {n_tests / seconds:7.1f} tests/s  passed {sum(passed)}  "
-            f"same verdict {same}/{len(ours)}  ratio ours/them {seconds / ours_s:.2f}x"
+            f"{name:40s}: {seconds:6.1f} s  {n_tests / seconds:7.1f} tests/s  passed {sum(passed)}  "
+            f"same verdict as ours {same}/{len(ours)}  ratio ours/them {seconds / ours_s:.2f}x"
         )
 
 

@@ -1,4 +1,4 @@
-"""Grade many code completions at once, one sandboxed runner per solution, sized to the machine."""
+"""Grade many code completions at once: a pool of threads, each with its own warm sandboxed runner."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ def grade_many(
     """Scores for (problem, completion) pairs, in input order.
 
     Threads are enough here: each one only waits on its runner process, so the work happens in the
-    children, one per CPU by default.
+    children. One more worker than CPUs keeps the CPUs busy while a thread compares outputs or waits
+    for a frame (measured 10-20% faster than one per CPU on 2 cores); more would squeeze CPU-bound
+    tests enough to make their wall-clock timeouts depend on load.
     """
     from tqdm import tqdm
 
-    workers = workers or os.cpu_count() or 1
+    workers = workers or (os.cpu_count() or 1) + 1
     scores: list[Score | None] = [None] * len(jobs)
     tests_done = 0
     lock = threading.Lock()
