@@ -121,7 +121,7 @@ def _one_process_per_test(problem: Problem, code: str) -> bool:
 
 def run_per_test_processes(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
     start = time.monotonic()
-    with ThreadPoolExecutor(os.cpu_count() + 1) as pool:
+    with ThreadPoolExecutor((os.cpu_count() or 1) + 1) as pool:
         passed = list(pool.map(lambda item: _one_process_per_test(*item), workload))
     return time.monotonic() - start, passed
 
