@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -243,7 +244,21 @@ def test_no_strays_after_the_suite_and_harness_still_works():
     assert not any(root.exists() for root in roots)
     assert grade_stdio("print(input())", [{"input": "7\n", "output": "7"}]).verdict == Verdict.PASSED
     warm_runner.close_all()
-    assert sys.modules.get("torch") is None
+
+
+def test_grading_code_does_not_import_torch():
+    # Other tests in this process load models, so the check runs in a fresh interpreter.
+    probe = (
+        "import sys\n"
+        "from harness.scoring.code_grader import grade_stdio\n"
+        "from harness.scoring import warm_runner\n"
+        "r = grade_stdio('print(input())', [{'input': '7\\n', 'output': '7'}])\n"
+        "warm_runner.close_all()\n"
+        "print(r.verdict.value, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [Verdict.PASSED.value, "False"]
 
 
 @pytest.fixture
