@@ -3,13 +3,25 @@
 set -euo pipefail
 python=${1:-.venv/bin/python}
 
-if ! command -v bwrap >/dev/null 2>&1; then
+# Debian packages: bubblewrap for the code sandbox, Chromium for the leaderboard page's browser tests.
+# Installed when we are root with apt; otherwise the tests that need them say so and skip.
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-      || echo "warning: could not install bubblewrap; code runs in the limited-subprocess sandbox"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null) \
+      || echo "warning: could not install ${missing[*]}; the tests that need them skip"
   else
-    echo "warning: bubblewrap (bwrap) is not installed; code runs in the limited-subprocess sandbox"
+    echo "warning: ${missing[*]} not installed (not root or no apt); code runs in the limited-subprocess" \
+      "sandbox and the browser tests skip"
   fi
+fi
+
+# Playwright drives Debian's Chromium (no `playwright install`: the browser comes from apt).
+if ! "$python" -c "import playwright.sync_api" >/dev/null 2>&1; then
+  "$python" -m pip install --quiet 'playwright==1.65.2'
 fi
 
 # The llama.cpp engine, in process and as an OpenAI-compatible server on 127.0.0.1 for the openai backend's
