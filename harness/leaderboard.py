@@ -127,6 +127,17 @@ def _score_files(results_dir: Path) -> list[Path]:
     )
 
 
+LEADERBOARD_JSON_FORMAT = "harness-leaderboard/1"
+
+
+def _is_leaderboard_export(path: Path) -> bool:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") == LEADERBOARD_JSON_FORMAT
+
+
 def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tuple[Path, str]]]:
     found: list[tuple[Path, ScoreFile]] = []
     skipped: list[tuple[Path, str]] = []
@@ -134,7 +145,8 @@ def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tup
         try:
             found.append((path, read_score_file(path)))
         except NotAScoreFileError:
-            skipped.append((path, "not a score file (JSON without schema_version or protocol)"))
+            if not _is_leaderboard_export(path):  # a board written into the folder it was built from
+                skipped.append((path, "not a score file (JSON without schema_version or protocol)"))
         except ScoreFileError as err:
             # The path is reported beside the reason already; do not repeat it inside.
             skipped.append((path, str(err).removeprefix(f"{path} ").removeprefix("is ")))
@@ -375,6 +387,7 @@ def _identity(row: ModelKey) -> dict[str, str]:
 def render_json(lb: Leaderboard) -> str:
     """The whole board for dashboards: measured rows in rank order, reported figures in their own list."""
     document = {
+        "format": LEADERBOARD_JSON_FORMAT,
         "columns": [
             {
                 "label": lb.column_labels[c],

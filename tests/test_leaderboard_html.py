@@ -107,6 +107,14 @@ def test_json_export_keeps_reported_figures_apart(board_dir: Path, tmp_path: Pat
     assert table[-1]["source"] == "A paper, Table 4 (https://arxiv.org/abs/2501.12948)"
 
 
+def test_a_board_written_into_its_results_folder_is_not_read_back_as_a_foreign_file(board_dir: Path) -> None:
+    (board_dir / "foreign.json").write_text('{"columns": []}', encoding="utf-8")
+    write_leaderboard(build_leaderboard(board_dir), board_dir, ["md", "json"])
+    again = build_leaderboard(board_dir)
+    assert [p.name for p, _ in again.skipped] == ["foreign.json"]
+    assert len(again.cells) == len(build_leaderboard(board_dir).cells) == 4
+
+
 # ---- the page in a real browser -------------------------------------------------------------------
 
 
