@@ -289,6 +289,9 @@ def generate_into(
 ) -> None:
     expected = {r.key for r in pending}
     with generation_progress(len(pending), task, progress) as bar:
+        live = progress and hasattr(backend, "on_tokens")  # batching backends report tokens mid-batch
+        if live:
+            setattr(backend, "on_tokens", bar.tokens_in_flight)  # noqa: B010 (not part of the Protocol)
         try:
             for completion in backend.generate(pending):
                 if completion.key not in expected:
@@ -303,6 +306,9 @@ def generate_into(
                 f"task {task}: {err} ({len(pending) - len(expected)} of {len(pending)} samples "
                 "were saved; rerun the same command to resume)"
             ) from err
+        finally:
+            if live:
+                setattr(backend, "on_tokens", None)  # noqa: B010
 
 
 def journal_fingerprint(model: ModelSpec, plan: TaskPlan) -> dict[str, Any]:

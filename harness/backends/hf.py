@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from harness.backends.base import BackendError
-from harness.backends.hf_sampling import PerRowSampler, StopOnStrings
+from harness.backends.hf_sampling import CountNewTokens, PerRowSampler, StopOnStrings
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
 from harness.types import ChatMessage, Completion, FinishReason, ModelInfo, ModelSpec, Request, Sampling
 
@@ -56,6 +56,8 @@ class HFBackend:
             self.tokenizer.pad_token = self.tokenizer.decode([self.eos_ids[0]])
         self.pad_id = int(self.tokenizer.pad_token_id)
         self.batch_size = _pick_batch_size(spec.batch_size, self.device, self.model)
+        # Called during a batch with the tokens it has produced so far (the pipeline's progress bar).
+        self.on_tokens: Callable[[int], None] | None = None
 
     def _load(self) -> tuple[Any, Any]:
         resolved, spec = self.resolved, self.spec
@@ -143,6 +145,9 @@ class HFBackend:
                 PerRowSampler(seeds, sampling.temperature, sampling.top_k, sampling.top_p, self.device)
             )
         stopper = StopOnStrings(sampling.stop, width, self._decode_many)
+        criteria = StoppingCriteriaList([stopper] if stopper.stops else [])
+        if self.on_tokens is not None:
+            criteria.append(CountNewTokens(len(batch), sampling.max_new_tokens, self.eos_ids, self.on_tokens))
         config = GenerationConfig(
             max_new_tokens=sampling.max_new_tokens,
             do_sample=False,
@@ -155,7 +160,7 @@ class HFBackend:
                 attention_mask=attention_mask,
                 generation_config=config,
                 logits_processor=processors,
-                stopping_criteria=StoppingCriteriaList([stopper]) if stopper.stops else None,
+                stopping_criteria=criteria or None,
             )
         new_tokens = output[:, width:].tolist()
         seconds = (time.perf_counter() - started) / len(batch)

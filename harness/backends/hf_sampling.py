@@ -1,4 +1,4 @@
-"""Per-row seeded sampling and per-row stop strings for transformers' generate().
+"""Per-row seeded sampling, per-row stop strings and live token counts for transformers' generate().
 
 transformers samples a whole batch from one global RNG, so a request's tokens would depend on which
 other requests share its batch and in what order. `PerRowSampler` keeps one torch.Generator per row,
@@ -9,6 +9,7 @@ sample is therefore a function of its seed and its own logits only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import torch
@@ -94,3 +95,45 @@ class StopOnStrings(StoppingCriteria):
                 self.stopped_at[row] = generated
                 done[row] = True
         return done  # type: ignore[return-value]
+
+
+class CountNewTokens(StoppingCriteria):
+    """Never stops a row; reports how many tokens the batch has produced so far, for progress bars.
+
+    A row counts one token per step until it emits an end-of-sequence token (after that generate()
+    only pads it). Reports are sent at most every `every_s` seconds, plus one when generation ends.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        max_new_tokens: int,
+        eos_ids: Sequence[int],
+        report: Callable[[int], None],
+        every_s: float = 0.5,
+    ) -> None:
+        self.report = report
+        self.max_new_tokens = max_new_tokens
+        self.steps = 0
+        self.every_s = every_s
+        self.eos_ids = list(eos_ids)
+        self.alive: torch.Tensor | None = None
+        self.tokens = 0
+        self.rows = rows
+        self._last_report = time.monotonic()
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object
+    ) -> torch.BoolTensor:
+        last = input_ids[:, -1]
+        if self.alive is None:
+            self.alive = torch.ones(self.rows, dtype=torch.bool, device=input_ids.device)
+        self.steps += 1
+        self.tokens += int(self.alive.sum())
+        self.alive &= ~torch.isin(last, torch.tensor(self.eos_ids, device=input_ids.device))
+        now = time.monotonic()
+        finished = self.steps >= self.max_new_tokens or not bool(self.alive.any())
+        if finished or now - self._last_report >= self.every_s:
+            self._last_report = now
+            self.report(self.tokens)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]

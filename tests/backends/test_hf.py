@@ -79,6 +79,20 @@ def test_greedy_generation_reports_finish_reason_and_tokens(smol_backend: Any) -
     assert all(c.seconds > 0 for c in out.values())
 
 
+def test_live_token_counts_end_at_the_batch_total(smol_backend: Any) -> None:
+    reports: list[int] = []
+    smol_backend.on_tokens = reports.append
+    try:
+        prompts = [SHORT_ANSWER, POEM, COUNTING]
+        done = list(smol_backend.generate([request(p, i, max_new_tokens=16) for i, p in enumerate(prompts)]))
+    finally:
+        smol_backend.on_tokens = None
+    # One batch: counts only grow, and the last report is exactly the tokens of its completions
+    # (the short answer stops early, so this is less than 3 x 16).
+    assert reports == sorted(reports) and reports
+    assert reports[-1] == sum(c.output_tokens for c in done) < 48
+
+
 @pytest.mark.slow
 def test_greedy_text_does_not_depend_on_the_batch(smol_backend: Any) -> None:
     alone = next(iter(smol_backend.generate([request(POEM, 1, max_new_tokens=12)])))
