@@ -129,6 +129,8 @@ class OpenAICompatBackend:
                 "concurrency": self.concurrency,
                 "owned_by": owned_by or None,
                 "server_header": self._served["server_header"],
+                # Engine-specific request fields (e.g. repeat_penalty) change what is sampled.
+                **({"extra_body": dict(self.extra_body)} if self.extra_body else {}),
             },
         )
 

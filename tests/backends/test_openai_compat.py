@@ -14,6 +14,7 @@ import pytest
 from llama_server import SERVED_NAME, embedded_gguf, free_port, llama_server_available, start_llama_server
 
 from harness.backends.base import BackendError
+from harness.backends.llamacpp import EMBEDDED_ALIAS, LlamaCppBackend
 from harness.backends.openai_compat import OpenAICompatBackend, render_plain
 from harness.types import ChatMessage, Completion, ModelSpec, Request, Sampling
 
@@ -65,6 +66,22 @@ def test_greedy_chat_returns_text_tokens_and_finish_reasons(server_url: str) -> 
     info = backend.info()
     assert (info.backend, info.batch_size, info.revision) == ("openai", 3, None)
     assert info.extra["concurrency"] == 3
+
+
+@pytest.mark.slow
+def test_served_and_in_process_llama_cpp_give_the_same_greedy_text(server_url: str) -> None:
+    # llama-cpp-python's server applies repeat_penalty 1.1 by default; the in-process backend pins 1.0.
+    # With the penalty set through extra_body, the same engine on the same GGUF must agree exactly.
+    served = backend_for(server_url, concurrency=2, extra_body={"repeat_penalty": 1.0})
+    assert served.info().extra["extra_body"] == {"repeat_penalty": 1.0}  # recorded in the score file
+    local = LlamaCppBackend(ModelSpec("m", "llamacpp", EMBEDDED_ALIAS, options={"n_ctx": 1024}))
+    try:
+        requests = make_requests(PROMPTS, max_tokens=40)
+        in_process = {c.problem_id: c.text for c in local.generate(requests)}
+    finally:
+        local.close()
+    over_http = {c.problem_id: c.text for c in served.generate(requests)}
+    assert over_http == in_process and all(in_process.values())
 
 
 @pytest.mark.slow
