@@ -52,7 +52,7 @@ test-vllm: $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python -m pytest -q tests/backends/test_vllm.py
 
 # The runs whose score files results/ ships and the README shows (AIME 2024 from the shared benchmark data).
-# Rerunning reuses the journal under results/.journal/ when it is there; without it, about 15 minutes.
+# Rerunning reuses the journal under results/.journal/ when it is there; without it, about 7 minutes on 2 cores.
 SHARED_DATA ?= ../shared/data
 results: install
 	$(BIN)/harness run configs/quickstart.yaml --output results
