@@ -147,7 +147,11 @@ class HFBackend:
         stopper = StopOnStrings(sampling.stop, width, self._decode_many)
         criteria = StoppingCriteriaList([stopper] if stopper.stops else [])
         if self.on_tokens is not None:
-            criteria.append(CountNewTokens(len(batch), sampling.max_new_tokens, self.eos_ids, self.on_tokens))
+            criteria.append(
+                CountNewTokens(
+                    len(batch), sampling.max_new_tokens, self.eos_ids, self.on_tokens, stopper.stopped_at
+                )
+            )
         config = GenerationConfig(
             max_new_tokens=sampling.max_new_tokens,
             do_sample=False,

@@ -10,7 +10,7 @@ sample is therefore a function of its seed and its own logits only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
@@ -100,8 +100,9 @@ class StopOnStrings(StoppingCriteria):
 class CountNewTokens(StoppingCriteria):
     """Never stops a row; reports how many tokens the batch has produced so far, for progress bars.
 
-    A row counts one token per step until it emits an end-of-sequence token (after that generate()
-    only pads it). Reports are sent at most every `every_s` seconds, plus one when generation ends.
+    A row counts one token per step until it emits an end-of-sequence token or (when `stopped` is the
+    StopOnStrings map of finished rows, checked before this) a stop string; after that generate() only
+    pads it. Reports are sent at most every `every_s` seconds, plus one when generation ends.
     """
 
     def __init__(
@@ -110,14 +111,17 @@ class CountNewTokens(StoppingCriteria):
         max_new_tokens: int,
         eos_ids: Sequence[int],
         report: Callable[[int], None],
+        stopped: Mapping[int, int] | None = None,
         every_s: float = 0.5,
     ) -> None:
         self.report = report
+        self.stopped = stopped if stopped is not None else {}
         self.max_new_tokens = max_new_tokens
         self.steps = 0
         self.every_s = every_s
         self.eos_ids = list(eos_ids)
         self.alive: torch.Tensor | None = None
+        self.eos: torch.Tensor | None = None
         self.tokens = 0
         self.rows = rows
         self._last_report = time.monotonic()
@@ -126,11 +130,14 @@ class CountNewTokens(StoppingCriteria):
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object
     ) -> torch.BoolTensor:
         last = input_ids[:, -1]
-        if self.alive is None:
+        if self.alive is None or self.eos is None:
             self.alive = torch.ones(self.rows, dtype=torch.bool, device=input_ids.device)
+            self.eos = torch.tensor(self.eos_ids, device=input_ids.device)
         self.steps += 1
         self.tokens += int(self.alive.sum())
-        self.alive &= ~torch.isin(last, torch.tensor(self.eos_ids, device=input_ids.device))
+        self.alive &= ~torch.isin(last, self.eos)
+        for row in self.stopped:
+            self.alive[row] = False
         now = time.monotonic()
         finished = self.steps >= self.max_new_tokens or not bool(self.alive.any())
         if finished or now - self._last_report >= self.every_s:

@@ -91,6 +91,14 @@ def test_live_token_counts_end_at_the_batch_total(smol_backend: Any) -> None:
     # (the short answer stops early, so this is less than 3 x 16).
     assert reports == sorted(reports) and reports
     assert reports[-1] == sum(c.output_tokens for c in done) < 48
+    # A row cut by a stop string stops counting there too.
+    reports.clear()
+    smol_backend.on_tokens = reports.append
+    try:
+        cut = list(smol_backend.generate([request(COUNTING, 0, max_new_tokens=40, stop=("7",))]))
+    finally:
+        smol_backend.on_tokens = None
+    assert cut[0].output_tokens < 40 and reports[-1] == cut[0].output_tokens
 
 
 @pytest.mark.slow
