@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from harness.atomic import write_text_atomic
 from harness.types import Completion, SampleKey
 
 JOURNAL_FORMAT = "harness-journal"
@@ -207,3 +208,38 @@ def merge_journals(paths: Iterable[Path]) -> dict[SampleKey, Completion]:
         for key, completion in content.completions.items():
             merged.setdefault(key, completion)
     return merged
+
+
+# -- wall time of the sessions that generated a journal -------------------------------------------------
+# A score file's cost.wall_seconds must count the generation that produced it, also when the file is
+# written by a later session (resume, regrade, merge). Each generating session adds its wall time here.
+
+
+def generation_wall_path(journal_path: Path) -> Path:
+    return journal_path.with_name(journal_path.name.removesuffix(".jsonl") + ".wall.json")
+
+
+def recorded_generation_seconds(journal_path: Path) -> float:
+    """Wall seconds every session so far spent generating into `journal_path` (0 when none is recorded)."""
+    path = generation_wall_path(journal_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return 0.0
+    except (OSError, ValueError) as err:
+        raise JournalError(f"{path}: unreadable ({err}); delete it to count this run's time only") from None
+    seconds = data.get("generation_wall_seconds") if isinstance(data, dict) else None
+    if not isinstance(seconds, (int, float)) or seconds < 0:
+        raise JournalError(f"{path}: no generation_wall_seconds; delete it to count this run's time only")
+    return float(seconds)
+
+
+def add_generation_seconds(journal_path: Path, seconds: float) -> None:
+    """Add one session's generation time; a session that journaled nothing (say, its model failed to
+    load) leaves no trace."""
+    if not journal_path.exists():
+        return
+    total = recorded_generation_seconds(journal_path) + max(seconds, 0.0)
+    write_text_atomic(
+        generation_wall_path(journal_path), json.dumps({"generation_wall_seconds": total}) + "\n"
+    )

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from harness.config import EvalConfig
-from harness.journal import merge_journals
+from harness.journal import merge_journals, recorded_generation_seconds
 from harness.pipeline import RunError, TaskOutcome, finish_task, load_model_info, plan_tasks
 from harness.registry import discover
 
@@ -38,11 +38,9 @@ def merge_shards(config: EvalConfig, command: str | None = None, progress: bool 
                 "from any shard's output folder"
             )
         completions = [done[r.key] for r in plan.requests]
-        outcomes.append(
-            finish_task(
-                plan, model_info, completions, config.output, time.monotonic() - started, command, progress
-            )
-        )
+        # Summed over shards: the machine time the run cost, as an unsharded run reports it.
+        wall = sum(recorded_generation_seconds(p) for p in paths) + time.monotonic() - started
+        outcomes.append(finish_task(plan, model_info, completions, config.output, wall, command, progress))
     return outcomes
 
 

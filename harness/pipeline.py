@@ -18,7 +18,7 @@ from typing import Any
 from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
-from harness.journal import Journal
+from harness.journal import Journal, add_generation_seconds, recorded_generation_seconds
 from harness.progress import generation_progress, scoring_progress
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
@@ -197,10 +197,16 @@ def run_task(
     wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
     pending = [r for r in wanted if r.key not in done]
     model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
+    generating = 0.0  # this session's generation wall time, model loading included
     if pending:
-        backend = session.get()
-        save_model_info(model_info_path, backend.info())
-        generate_into(journal, backend, pending, plan.spec.name, progress)
+        generation_started = time.monotonic()
+        try:
+            backend = session.get()
+            save_model_info(model_info_path, backend.info())
+            generate_into(journal, backend, pending, plan.spec.name, progress)
+        finally:  # an interrupted session's time counts too: its completions are kept
+            generating = time.monotonic() - generation_started
+            add_generation_seconds(journal_path, generating)
         done = journal.load()
     missing = [r.key for r in wanted if r.key not in done]
     if missing:
@@ -212,7 +218,9 @@ def run_task(
         return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
     model_info = load_model_info(model_info_path) or session.get().info()
     completions = [done[r.key] for r in plan.requests]
-    return finish_task(plan, model_info, completions, output, time.monotonic() - started, command, progress)
+    # Generation time of every session that filled the journal, plus this session's other work.
+    wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
+    return finish_task(plan, model_info, completions, output, wall, command, progress)
 
 
 def finish_task(

@@ -98,6 +98,24 @@ def test_finished_journal_is_rescored_without_the_backend(tmp_path: Path) -> Non
     assert a.metrics == b.metrics and a.protocol == b.protocol and a.model == b.model
 
 
+def test_wall_time_of_a_rescored_run_still_counts_its_generation(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(1))
+    config = make_config(tmp_path, replay, n=1)
+    [first] = run(load_config(config), progress=False)
+    [wall_file] = (tmp_path / "out" / ".journal").glob("*.wall.json")
+    generated = json.loads(wall_file.read_text())["generation_wall_seconds"]
+    assert 0 < generated <= read_score_file(first.score_file).cost["wall_seconds"]  # type: ignore[arg-type]
+    # Say the generation had taken an hour: a later session that only rescores must report it.
+    wall_file.write_text(json.dumps({"generation_wall_seconds": 3600.0}))
+    [second] = run(load_config(config), progress=False)
+    wall = read_score_file(second.score_file).cost["wall_seconds"]  # type: ignore[arg-type]
+    assert 3600 <= wall < 3600 + 60
+    assert json.loads(wall_file.read_text()) == {"generation_wall_seconds": 3600.0}  # nothing generated
+    wall_file.write_text("{torn")
+    with pytest.raises(Exception, match=r"\.wall\.json: unreadable .*delete it"):
+        run(load_config(config), progress=False)
+
+
 def test_unknown_task_option_is_a_config_error(tmp_path: Path) -> None:
     from harness.config import ConfigError
 
