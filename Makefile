@@ -54,8 +54,10 @@ test-vllm: $(VLLM_VENV)/.installed
 # The runs whose score files results/ ships and the README shows (AIME 2024 from the shared benchmark data).
 # Rerunning reuses the journal under results/.journal/ when it is there; without it, about 7 minutes on 2 cores.
 SHARED_DATA ?= ../shared/data
-results: install
+# The quickstart also runs on llama.cpp (the quantized GGUF as is), for a second row to compare.
+results: install-test
 	$(BIN)/harness run configs/quickstart.yaml --output results
+	$(BIN)/harness run configs/quickstart.yaml --output results --set model.backend=llamacpp --set model.dtype=auto
 	$(BIN)/harness run configs/aime24.yaml --output results --set tasks.0.data=$(SHARED_DATA)/aime24.jsonl
 	$(BIN)/harness leaderboard results
 	$(BIN)/python scripts/readme_results.py
