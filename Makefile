@@ -51,10 +51,10 @@ $(VLLM_VENV)/.installed: pyproject.toml
 test-vllm: $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python -m pytest -q tests/backends/test_vllm.py
 
-# The runs whose score files results/ ships and the README shows (AIME 2024 from the shared benchmark data).
+# The runs whose score files results/ ships and the README shows: the quickstart on hf and on llama.cpp
+# (the quantized GGUF as is, a second row to compare), and AIME 2024 from the shared benchmark data.
 # Rerunning reuses the journal under results/.journal/ when it is there; without it, about 7 minutes on 2 cores.
 SHARED_DATA ?= ../shared/data
-# The quickstart also runs on llama.cpp (the quantized GGUF as is), for a second row to compare.
 results: install-test
 	$(BIN)/harness run configs/quickstart.yaml --output results
 	$(BIN)/harness run configs/quickstart.yaml --output results --set model.backend=llamacpp --set model.dtype=auto

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "backends"))  # the llama.cpp server helper the tests use
 
 from llama_server import SERVED_NAME, embedded_gguf, llama_server_available, start_llama_server  # noqa: E402
+
+from harness.results import SampleRow, read_samples, read_score_file  # noqa: E402
 
 ENGINES = ("hf", "llamacpp", "openai")
 
@@ -69,24 +69,22 @@ def run_engine(engine: str, out: Path, args: argparse.Namespace, base_url: str |
     return time.perf_counter() - start
 
 
-def load_samples(out: Path) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
+def load_samples(out: Path) -> dict[str, dict[tuple[str, int], SampleRow]]:
     """task -> (problem_id, sample_index) -> sample row, from the score files under `out`."""
-    by_task: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    by_task: dict[str, dict[tuple[str, int], SampleRow]] = {}
     for score_path in sorted(out.glob("*.json")):
-        record = json.loads(score_path.read_text(encoding="utf-8"))
-        rows = by_task.setdefault(record["task"]["name"], {})
-        samples = score_path.parent / record["samples_file"]
-        for line in samples.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            rows[(row["problem_id"], row["sample_index"])] = row
+        record = read_score_file(score_path)
+        rows = by_task.setdefault(record.task["name"], {})
+        for row in read_samples(score_path, record):
+            rows[(row.problem_id, row.sample_index)] = row
     return by_task
 
 
-def outcome(task: str, row: dict[str, Any]) -> str:
+def outcome(task: str, row: SampleRow) -> str:
     """What two engines should agree on: the extracted answer for math, the verdict for code."""
     if "code" in task:  # the extracted program differs in ways that do not matter; its verdict counts
-        return str(row["verdict"])
-    return f"{row['verdict']}:{row.get('extracted')}"
+        return row.verdict
+    return f"{row.verdict}:{row.extracted}"
 
 
 def main() -> int:
@@ -125,7 +123,7 @@ def main() -> int:
         cells = []
         for task in tasks:
             rows = results[engine][task].values()
-            cells.append(f"{100 * sum(bool(r['correct']) for r in rows) / len(rows):.1f}% of {len(rows)}")
+            cells.append(f"{100 * sum(r.correct for r in rows) / len(rows):.1f}% of {len(rows)}")
         print(f"| {engine} | " + " | ".join(cells) + f" | {walls[engine]:.0f} |")
     print("\n| pair | task | same outcome | identical text | first differences |")
     print("|---|---|---|---|---|")
@@ -134,7 +132,7 @@ def main() -> int:
             rows_a, rows_b = results[a][task], results[b][task]
             keys = sorted(rows_a.keys() & rows_b.keys())
             same = [k for k in keys if outcome(task, rows_a[k]) == outcome(task, rows_b[k])]
-            identical = [k for k in keys if rows_a[k]["completion"] == rows_b[k]["completion"]]
+            identical = [k for k in keys if rows_a[k].completion == rows_b[k].completion]
             differ = [
                 f"{k[0]}: {outcome(task, rows_a[k])} vs {outcome(task, rows_b[k])}"
                 for k in keys

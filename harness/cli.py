@@ -162,7 +162,8 @@ def _tasks(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
-    from harness.leaderboard import FORMATS, build_leaderboard, render_markdown, write_leaderboard
+    from harness.leaderboard import build_leaderboard
+    from harness.leaderboard_export import FORMATS, render_markdown, write_leaderboard
     from harness.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
 
     if not args.results_dir.is_dir():

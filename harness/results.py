@@ -50,7 +50,11 @@ class ScoreFileError(ValueError):
 
 
 class NotAScoreFileError(ScoreFileError):
-    """A JSON file that is something else entirely (the leaderboard skips these quietly)."""
+    """A JSON file that is something else entirely; `document_format` is its top-level "format" field."""
+
+    def __init__(self, message: str, document_format: object = None) -> None:
+        super().__init__(message)
+        self.document_format = document_format
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,10 @@ def read_score_file(path: Path) -> ScoreFile:
             "it may have been cut off: rerun the evaluation to regenerate it"
         ) from err
     if not _looks_like_score_file(document):
-        raise NotAScoreFileError(f"{path} is JSON but not a score file (no schema_version or protocol)")
+        raise NotAScoreFileError(
+            f"{path} is JSON but not a score file (no schema_version or protocol)",
+            document.get("format") if isinstance(document, dict) else None,
+        )
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ScoreFileError(

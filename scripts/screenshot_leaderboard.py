@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
 def page_file(source: Path, scratch: Path) -> Path:
     if source.is_file():
         return source
-    from harness.leaderboard import build_leaderboard, write_leaderboard
+    from harness.leaderboard import build_leaderboard
+    from harness.leaderboard_export import write_leaderboard
     from harness.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
 
     default = source / DEFAULT_FILE_NAME

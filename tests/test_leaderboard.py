@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.leaderboard import build_leaderboard, protocol_differences, render_markdown, write_leaderboard
+from harness.leaderboard import build_leaderboard, protocol_differences
+from harness.leaderboard_export import render_markdown, write_leaderboard
 from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
 from harness.types import Score, Verdict

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.leaderboard import build_leaderboard, render_json, write_leaderboard
+from harness.leaderboard import build_leaderboard
+from harness.leaderboard_export import render_json, write_leaderboard
 from harness.leaderboard_html import render_html
 from harness.reference_rows import ReferenceRow
 from tests.test_leaderboard import PROTOCOL_B, write_result

@@ -148,9 +148,7 @@ class HFBackend:
         criteria = StoppingCriteriaList([stopper] if stopper.stops else [])
         if self.on_tokens is not None:
             criteria.append(
-                CountNewTokens(
-                    len(batch), sampling.max_new_tokens, self.eos_ids, self.on_tokens, stopper.stopped_at
-                )
+                CountNewTokens(sampling.max_new_tokens, self.eos_ids, self.on_tokens, stopper.stopped_at)
             )
         config = GenerationConfig(
             max_new_tokens=sampling.max_new_tokens,

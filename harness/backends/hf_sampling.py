@@ -107,35 +107,32 @@ class CountNewTokens(StoppingCriteria):
 
     def __init__(
         self,
-        rows: int,
         max_new_tokens: int,
         eos_ids: Sequence[int],
         report: Callable[[int], None],
         stopped: Mapping[int, int] | None = None,
         every_s: float = 0.5,
     ) -> None:
+        self.max_new_tokens = max_new_tokens
+        self.eos = torch.tensor(list(eos_ids))  # moved to the batch's device on the first step
         self.report = report
         self.stopped = stopped if stopped is not None else {}
-        self.max_new_tokens = max_new_tokens
-        self.steps = 0
         self.every_s = every_s
-        self.eos_ids = list(eos_ids)
-        self.alive: torch.Tensor | None = None
-        self.eos: torch.Tensor | None = None
+        self.steps = 0
         self.tokens = 0
-        self.rows = rows
+        self.alive: torch.Tensor | None = None  # rows still generating; made on the first step's device
         self._last_report = time.monotonic()
 
     def __call__(
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object
     ) -> torch.BoolTensor:
-        last = input_ids[:, -1]
-        if self.alive is None or self.eos is None:
-            self.alive = torch.ones(self.rows, dtype=torch.bool, device=input_ids.device)
-            self.eos = torch.tensor(self.eos_ids, device=input_ids.device)
+        rows, device = input_ids.shape[0], input_ids.device
+        if self.alive is None:
+            self.alive = torch.ones(rows, dtype=torch.bool, device=device)
+            self.eos = self.eos.to(device)
         self.steps += 1
         self.tokens += int(self.alive.sum())
-        self.alive &= ~torch.isin(last, self.eos)
+        self.alive &= ~torch.isin(input_ids[:, -1], self.eos)
         for row in self.stopped:
             self.alive[row] = False
         now = time.monotonic()
@@ -143,4 +140,4 @@ class CountNewTokens(StoppingCriteria):
         if finished or now - self._last_report >= self.every_s:
             self._last_report = now
             self.report(self.tokens)
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+        return torch.zeros(rows, dtype=torch.bool, device=device)  # type: ignore[return-value]

@@ -202,6 +202,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_tiny_local_folder_plumbing(tiny_model: Path) -> None:
+    import torch
+
     from harness.backends.hf import HFBackend
 
     backend = HFBackend(ModelSpec(name="tiny", backend="hf", path=str(tiny_model), device="cpu"))
@@ -212,12 +214,19 @@ def test_tiny_local_folder_plumbing(tiny_model: Path) -> None:
     # No chat template: message contents are joined plainly.
     rendered = backend.render([ChatMessage("system", "the sea"), ChatMessage("user", "is blue")])
     assert backend.tokenizer.decode(rendered) == "the sea is blue"
-    requests = [request(p, i, max_new_tokens=5) for i, p in enumerate(["the sea", "one two three", "sun"])]
-    out = list(backend.generate(requests))
-    assert sorted(c.key for c in out) == sorted(r.key for r in requests)
-    for completion in out:
-        assert 1 <= completion.output_tokens <= 5
-        assert (completion.finish_reason == "length") == (completion.output_tokens == 5)
+    prompts = ["the sea", "one two three", "sun"]
+    requests = [request(p, i, max_new_tokens=5) for i, p in enumerate(prompts)]
+    out = by_id(backend.generate(requests))
+    assert sorted(out) == ["p0", "p1", "p2"]
+    for index, prompt in enumerate(prompts):
+        # The same prompt alone through generate(): the backend counts its tokens up to the first EOS.
+        ids = torch.tensor([backend.render([ChatMessage("user", prompt)])])
+        alone = backend.model.generate(ids, max_new_tokens=5, do_sample=False, eos_token_id=1, pad_token_id=0)
+        new = alone[0, ids.shape[1] :].tolist()
+        expected = new.index(1) + 1 if 1 in new else len(new)
+        completion = out[f"p{index}"]
+        assert completion.output_tokens == expected
+        assert (completion.finish_reason == "length") == (1 not in new)
     backend.close()
 
 
