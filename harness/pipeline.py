@@ -19,7 +19,7 @@ from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
 from harness.journal import Journal, add_generation_seconds, recorded_generation_seconds
-from harness.progress import generation_progress, scoring_progress
+from harness.progress import generation_progress, scoring_progress, set_library_progress
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
 from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
@@ -165,6 +165,7 @@ def run(
     progress: bool = True,
 ) -> list[TaskOutcome]:
     """Evaluate every task of the config; return where each score file went."""
+    set_library_progress(progress)  # engines' own bars (model loading) follow --no-progress too
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
     session = BackendSession(config.model)

@@ -1,33 +1,44 @@
-"""The transformers backend: batched generate() on a local folder, hub id, GGUF file or built-in alias.
+"""The transformers backend: a local folder, hub id, GGUF file or built-in alias, decoded in batches.
 
-Requests are grouped by sampling settings, sorted by prompt length and run in left-padded batches;
-each batch's completions are yielded as soon as it finishes. Sampled requests draw from their own
-seeded generator (see hf_sampling), so a sample does not depend on which requests share its batch.
+Requests are grouped by sampling settings and sorted by prompt length. Each prompt is prefilled alone,
+then a batch of rows is decoded together (hf_decode), and each row's completion is yielded the moment
+that row finishes, so the pipeline journals it before the rest of its batch is done. Sampled requests
+draw from their own seeded generator (hf_sampling), so a sample does not depend on which requests
+share its batch.
+
+`options.deterministic` (default true) makes greedy and seeded outputs independent of how the requests
+are batched, sharded or resumed: each row attends over its own keys only, and the backend checks at load
+time that the model's matrix products give a row the same bits whatever the number of rows in the step
+(hf_invariance); where they do not, it decodes one row per forward pass. `false` attends with one padded
+batch call instead: a little faster, but a row's bits then depend on its batch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import transformers
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    LogitsProcessorList,
-    StoppingCriteriaList,
-)
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+from transformers.utils import logging as transformers_logging
 
 from harness.backends.base import BackendError
-from harness.backends.hf_sampling import CountNewTokens, PerRowSampler, StopOnStrings
+from harness.backends.hf_decode import Decoder, Row, row_loop_unsupported
+from harness.backends.hf_generate import generate_batch
+from harness.backends.hf_invariance import decode_step_matches, request_strict_blas, rows_invariant_up_to
+from harness.backends.hf_rows import ROWWISE_ATTENTION
+from harness.backends.hf_sampling import finished_text
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
+from harness.progress import library_progress_enabled
 from harness.types import ChatMessage, Completion, FinishReason, ModelInfo, ModelSpec, Request, Sampling
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -42,6 +53,7 @@ class _Prompt:
 class HFBackend:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        self.deterministic = _deterministic_option(spec)
         self.resolved = resolve_model(spec.path, spec.revision)
         self.device = resolve_device(spec.device)
         if spec.dtype != "auto" and spec.dtype not in DTYPES:
@@ -56,25 +68,31 @@ class HFBackend:
             self.tokenizer.pad_token = self.tokenizer.decode([self.eos_ids[0]])
         self.pad_id = int(self.tokenizer.pad_token_id)
         self.batch_size = _pick_batch_size(spec.batch_size, self.device, self.model)
-        # Called during a batch with the tokens it has produced so far (the pipeline's progress bar).
+        self.decoding = self._plan_decoding()
+        # Called with the tokens produced so far by the rows not yet handed over (the pipeline's
+        # progress bar adds those of the finished rows itself).
         self.on_tokens: Callable[[int], None] | None = None
 
     def _load(self) -> tuple[Any, Any]:
         resolved, spec = self.resolved, self.spec
+        if self.deterministic and self.device.type == "cpu":
+            # Before anything touches MKL: it accepts this mode only before its first call.
+            self.extra["mkl_cbwr"] = request_strict_blas()
         location, revision = resolved.location, spec.revision if resolved.kind == "hub" else None
-        if resolved.kind == "gguf":
-            assert resolved.sha256 is not None
-            cache = ensure_gguf_cache(Path(resolved.location), resolved.sha256)
-            location = str(cache.folder)
-        dtype: Any = DTYPES.get(spec.dtype, "auto")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
-            model: Any = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
-            raise BackendError(
-                f"model {spec.name!r}: transformers could not load {spec.path!r} ({resolved.kind}): "
-                f"{error}. Check the path or hub id and revision; hub ids need network access"
-            ) from error
+        with _library_bars(library_progress_enabled()):
+            if resolved.kind == "gguf":
+                assert resolved.sha256 is not None
+                cache = ensure_gguf_cache(Path(resolved.location), resolved.sha256)
+                location = str(cache.folder)
+            dtype: Any = DTYPES.get(spec.dtype, "auto")
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
+                model: Any = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
+            except (OSError, ValueError, KeyError, RuntimeError) as error:
+                raise BackendError(
+                    f"model {spec.name!r}: transformers could not load {spec.path!r} ({resolved.kind}): "
+                    f"{error}. Check the path or hub id and revision; hub ids need network access"
+                ) from error
         model.to(self.device).eval()
         # Sampling is fully described by each Request; generation defaults shipped with a checkpoint
         # (temperature, repetition penalty, ...) must not leak into the protocol.
@@ -85,12 +103,37 @@ class HFBackend:
         if resolved.kind == "gguf":
             note = read_cache_note(Path(location))
             quant = note.get("quantization", "unknown")
-            self.extra = {
-                "gguf_file": Path(resolved.location).name,
-                "quantization": f"{quant} dequantized to {_dtype_name(model.dtype)}",
-            }
+            self.extra["gguf_file"] = Path(resolved.location).name
+            self.extra["quantization"] = f"{quant} dequantized to {_dtype_name(model.dtype)}"
         tokenizer.padding_side = "left"
         return model, tokenizer
+
+    def _plan_decoding(self) -> DecodingPlan:
+        """How batches are decoded, and (deterministic mode) how many rows may share a step."""
+        unsupported = row_loop_unsupported(self.model)
+        if unsupported is not None:
+            rows = 1 if self.deterministic else self.batch_size
+            return DecodingPlan("generate", False, rows, self.deterministic, f"generate(): {unsupported}")
+        if not self.deterministic:
+            return DecodingPlan("rows", False, self.batch_size, False, "padded batch attention")
+        self.model.set_attn_implementation(ROWWISE_ATTENTION)
+        rows = rows_invariant_up_to(self.model, self.batch_size)
+        if rows > 1 and not decode_step_matches(self._probe_decoder, self._probe_rows(min(rows, 3))):
+            rows = 1
+        return DecodingPlan("rows", True, rows, True, "per-row attention, per-row prefill")
+
+    def _probe_decoder(self) -> Decoder:
+        return Decoder(self.model, Sampling(max_new_tokens=8), (), self._decode_many, rowwise=True)
+
+    def _probe_rows(self, count: int) -> list[Row]:
+        """Rows of random tokens, of different lengths, for the load-time decode-step check."""
+        generator = torch.Generator().manual_seed(1)
+        vocab = int(self.model.config.vocab_size)
+        request = Request("probe", "probe", 0, (), Sampling(max_new_tokens=8), seed=0)
+        return [
+            Row(request, torch.randint(0, vocab, (3 + 4 * i,), generator=generator).tolist())
+            for i in range(count)
+        ]
 
     def info(self) -> ModelInfo:
         template = self.tokenizer.chat_template
@@ -106,8 +149,26 @@ class HFBackend:
             engine=f"transformers {transformers.__version__} / torch {torch.__version__}",
             batch_size=self.batch_size,
             chat_template_hash=hashlib.sha256(template.encode()).hexdigest()[:16] if template else None,
-            extra=dict(self.extra),
+            extra={**self.extra, **self._determinism_record()},
         )
+
+    def _determinism_record(self) -> dict[str, Any]:
+        """What a row's output depends on besides its prompt, weights and sampling."""
+        plan = self.decoding
+        record: dict[str, Any] = {
+            "deterministic": self.deterministic,
+            "batch_invariant": plan.batch_invariant,
+            "decoding": plan.how,
+            "rows_per_step": plan.rows_per_step,
+            "threads": torch.get_num_threads(),
+        }
+        if self.device.type == "cpu":
+            record["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        depends = "weights, dtype, device and its kernels (engine versions, cpu_capability)"
+        if not plan.batch_invariant:
+            depends += ", and the other rows of its batch (batch_size, shards, where a run was resumed)"
+        record["outputs_depend_on"] = depends
+        return record
 
     def render(self, messages: Sequence[ChatMessage]) -> list[int]:
         """Prompt token ids: the chat template when the tokenizer has one, else the contents joined."""
@@ -127,66 +188,50 @@ class HFBackend:
         for request in requests:
             s = request.sampling
             key = (s.temperature if not s.greedy else 0.0, s.top_p, s.top_k, s.max_new_tokens, s.stop)
-            groups.setdefault(key, []).append(_Prompt(request, self.render(request.messages)))
+            ids = self.render(request.messages)
+            if not ids:
+                raise BackendError(
+                    f"task {request.task}, problem {request.problem_id}: the prompt renders to no tokens "
+                    "(an empty prompt and a model without a chat template); check the task's data"
+                )
+            groups.setdefault(key, []).append(_Prompt(request, ids))
+        rows = self.decoding.rows_per_step
         for prompts in groups.values():
             prompts.sort(key=lambda p: len(p.ids), reverse=True)
-            for start in range(0, len(prompts), self.batch_size):
-                yield from self._run_batch(prompts[start : start + self.batch_size])
+            if self.decoding.loop == "generate":
+                for start in range(0, len(prompts), rows):
+                    batch = [(p.request, p.ids) for p in prompts[start : start + rows]]
+                    yield from generate_batch(
+                        self.model, batch, self.pad_id, self.eos_ids, self._decode_many, self.on_tokens
+                    )
+            else:
+                yield from self._decode_group(prompts, rows)
 
-    def _run_batch(self, batch: Sequence[_Prompt]) -> list[Completion]:
-        sampling = batch[0].request.sampling
-        started = time.perf_counter()
-        input_ids, attention_mask = _left_pad([p.ids for p in batch], self.pad_id, self.device)
-        width = input_ids.shape[1]
-        processors = LogitsProcessorList()
-        if not sampling.greedy:
-            seeds = [p.request.seed for p in batch]
-            processors.append(
-                PerRowSampler(seeds, sampling.temperature, sampling.top_k, sampling.top_p, self.device)
-            )
-        stopper = StopOnStrings(sampling.stop, width, self._decode_many)
-        criteria = StoppingCriteriaList([stopper] if stopper.stops else [])
-        if self.on_tokens is not None:
-            criteria.append(
-                CountNewTokens(sampling.max_new_tokens, self.eos_ids, self.on_tokens, stopper.stopped_at)
-            )
-        config = GenerationConfig(
-            max_new_tokens=sampling.max_new_tokens,
-            do_sample=False,
-            eos_token_id=self.eos_ids,
-            pad_token_id=self.pad_id,
+    def _decode_group(self, prompts: Sequence[_Prompt], rows: int) -> Iterator[Completion]:
+        """Static batches of `rows` prompts; each row's completion is yielded when that row ends."""
+        decoder = Decoder(
+            self.model, prompts[0].request.sampling, self.eos_ids, self._decode_many, self.decoding.rowwise
         )
-        with torch.inference_mode():
-            output = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                generation_config=config,
-                logits_processor=processors,
-                stopping_criteria=criteria or None,
-            )
-        new_tokens = output[:, width:].tolist()
-        seconds = (time.perf_counter() - started) / len(batch)
-        completions = []
-        for row, prompt in enumerate(batch):
-            text, count, reason = self._finish_row(new_tokens[row], stopper.stopped_at.get(row), sampling)
-            r = prompt.request
-            completions.append(
-                Completion(r.task, r.problem_id, r.sample_index, text, count, reason, seconds=seconds)
-            )
-        return completions
+        queue = deque(prompts)
+        reporter = _TokenReporter(self.on_tokens)
+        while queue or decoder.rows:
+            if not decoder.rows:
+                batch = [queue.popleft() for _ in range(min(rows, len(queue)))]
+                finished = decoder.admit([decoder.new_row(p.request, p.ids) for p in batch])
+            else:
+                finished = decoder.step()
+            # Before handing rows over, so the progress bar never counts a finished row twice.
+            reporter.rows_in_flight(decoder.rows, now=bool(finished))
+            for row in finished:
+                yield self._completion(row)
 
-    def _finish_row(
-        self, tokens: list[int], stopped_at: int | None, sampling: Sampling
-    ) -> tuple[str, int, FinishReason]:
-        eos_at = next((i + 1 for i, token in enumerate(tokens) if token in self.eos_ids), None)
-        ends = [n for n in (eos_at, stopped_at) if n is not None]
-        count = min(ends) if ends else len(tokens)
-        text = self._decode_many([tokens[:count]])[0]
-        cuts = [text.find(stop) for stop in sampling.stop if stop and stop in text]
-        if cuts:
-            text = text[: min(cuts)]
-        reason: FinishReason = "stop" if ends or cuts else "length"
-        return text, count, reason
+    def _completion(self, row: Row) -> Completion:
+        r, stops = row.request, row.request.sampling.stop
+        text, count, stopped = finished_text(
+            row.tokens, row.stopped_at, self.eos_ids, stops, self._decode_many
+        )
+        reason: FinishReason = "stop" if stopped else "length"
+        return Completion(r.task, r.problem_id, r.sample_index, text, count, reason, seconds=row.seconds)
 
     def _decode_many(self, rows: list[list[int]]) -> list[str]:
         decoded: list[str] = self.tokenizer.batch_decode(rows, skip_special_tokens=True)
@@ -196,6 +241,57 @@ class HFBackend:
         self.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+@dataclass(frozen=True)
+class DecodingPlan:
+    loop: str  # "rows" (hf_decode) or "generate" (transformers' generate(), for models the loop cannot run)
+    rowwise: bool  # per-row attention (deterministic) rather than one padded batch call
+    rows_per_step: int  # the most rows decoded together
+    batch_invariant: bool  # a row's output does not depend on the other rows of its batch
+    how: str  # for the model block
+
+
+class _TokenReporter:
+    """Sends the tokens of the rows in flight to a progress callback, at most every `every_s` seconds."""
+
+    def __init__(self, report: Callable[[int], None] | None, every_s: float = 0.5) -> None:
+        self.report = report
+        self.every_s = every_s
+        self._last = 0.0
+
+    def rows_in_flight(self, rows: Sequence[Row], now: bool = False) -> None:
+        clock = time.monotonic()
+        if self.report is not None and (now or clock - self._last >= self.every_s):
+            self._last = clock
+            self.report(sum(len(row.tokens) for row in rows))
+
+
+def _deterministic_option(spec: ModelSpec) -> bool:
+    unknown = sorted(set(spec.options) - {"deterministic"})
+    if unknown:
+        raise BackendError(
+            f"model.options.{unknown[0]}: not an option of the hf backend (known: deterministic)"
+        )
+    value = spec.options.get("deterministic", True)
+    if not isinstance(value, bool):
+        raise BackendError(f"model.options.deterministic: expected true or false, got {value!r}")
+    return value
+
+
+@contextmanager
+def _library_bars(enabled: bool) -> Iterator[None]:
+    """Turns transformers' own progress bars ("Loading weights", GGUF dequantizing) off for a block."""
+    if enabled or not transformers_logging.is_progress_bar_enabled():
+        yield
+        return
+    transformers_logging.disable_progress_bar()
+    try:
+        # The GGUF converter draws a plain tqdm bar that ignores the switch above.
+        with redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        transformers_logging.enable_progress_bar()
 
 
 def resolve_device(device: str) -> torch.device:
@@ -241,18 +337,6 @@ def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
     if not found:
         raise BackendError("the model defines no end-of-sequence token; set eos_token_id in its config")
     return found
-
-
-def _left_pad(
-    rows: Sequence[list[int]], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-        mask[i, width - len(row) :] = 1
-    return ids.to(device), mask.to(device)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

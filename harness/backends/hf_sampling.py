@@ -1,10 +1,11 @@
-"""Per-row seeded sampling, per-row stop strings and live token counts for transformers' generate().
+"""Per-row seeded sampling, per-row stop strings and live token counts.
 
 transformers samples a whole batch from one global RNG, so a request's tokens would depend on which
-other requests share its batch and in what order. `PerRowSampler` keeps one torch.Generator per row,
-draws each row's token from that row's own distribution and generator, and returns logits that make
-greedy decoding pick exactly that token; generate() then runs with do_sample=False. A request's
-sample is therefore a function of its seed and its own logits only.
+other requests share its batch and in what order. Here every row has its own torch.Generator and draws
+its token from its own distribution (`sample_row`), so a request's sample is a function of its seed and
+its own logits only. The hf backend's decode loop calls `sample_row` directly; `PerRowSampler` wraps it
+as a logits processor for the generate() path, returning logits that make greedy decoding pick exactly
+the sampled token (generate() then runs with do_sample=False).
 """
 
 from __future__ import annotations
@@ -35,6 +36,49 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int, top_p: f
     return scores
 
 
+def sample_row(
+    logits: torch.Tensor, generator: torch.Generator, temperature: float, top_k: int, top_p: float
+) -> int:
+    """One token drawn from a [vocab] row of logits with the row's own generator."""
+    probs = filter_logits(logits.unsqueeze(0), temperature, top_k, top_p).softmax(dim=-1)[0]
+    # Exponential race: argmax p_i / E_i with E_i ~ Exp(1) is an exact draw from p, and it uses a
+    # fixed number of random numbers per step, so the row's stream never drifts.
+    noise = torch.empty_like(probs).exponential_(generator=generator)
+    return int(torch.argmax(probs / noise))
+
+
+class StopStrings:
+    """Finds a row's stop strings in the text of its last few tokens."""
+
+    def __init__(self, stops: Sequence[str], decode: Decode) -> None:
+        self.stops = tuple(s for s in stops if s)
+        self.decode = decode
+        # A stop string of n characters spans at most about n tokens; a few more cover tokens that
+        # carry only part of a multi-byte character.
+        self.window = max((len(s) for s in self.stops), default=0) + 4
+
+    def found_in(self, tails: list[list[int]]) -> list[bool]:
+        """For each token list (the window's worth of a row's newest tokens), whether a stop is in it."""
+        if not self.stops:
+            return [False] * len(tails)
+        return [any(stop in text for stop in self.stops) for text in self.decode(tails)]
+
+
+def finished_text(
+    tokens: list[int], stopped_at: int | None, eos_ids: Sequence[int], stops: Sequence[str], decode: Decode
+) -> tuple[str, int, bool]:
+    """A row's text, its token count (up to and including its end-of-sequence token or the token that
+    completed a stop string) and whether it stopped (rather than running into max_new_tokens)."""
+    eos_at = next((i + 1 for i, token in enumerate(tokens) if token in eos_ids), None)
+    ends = [n for n in (eos_at, stopped_at) if n is not None]
+    count = min(ends) if ends else len(tokens)
+    text = decode([tokens[:count]])[0]
+    cuts = [text.find(stop) for stop in stops if stop and stop in text]
+    if cuts:
+        text = text[: min(cuts)]
+    return text, count, bool(ends or cuts)
+
+
 class PerRowSampler(LogitsProcessor):
     """Samples row i with generator i; the returned logits force the sampled token."""
 
@@ -54,13 +98,9 @@ class PerRowSampler(LogitsProcessor):
         self.generators = [torch.Generator(device=device).manual_seed(int(seed)) for seed in seeds]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        probs = filter_logits(scores, self.temperature, self.top_k, self.top_p).softmax(dim=-1)
         chosen = torch.empty(len(self.generators), dtype=torch.long, device=scores.device)
         for row, generator in enumerate(self.generators):
-            # Exponential race: argmax p_i / E_i with E_i ~ Exp(1) is an exact draw from p, and it
-            # uses a fixed number of random numbers per step, so the row's stream never drifts.
-            noise = torch.empty_like(probs[row]).exponential_(generator=generator)
-            chosen[row] = torch.argmax(probs[row] / noise)
+            chosen[row] = sample_row(scores[row], generator, self.temperature, self.top_k, self.top_p)
         forced = torch.full_like(scores, float("-inf"))
         forced.scatter_(1, chosen.unsqueeze(1), 0.0)
         return forced  # type: ignore[return-value]
@@ -70,12 +110,9 @@ class StopOnStrings(StoppingCriteria):
     """Marks a row done once its new text contains a stop string; remembers the step it happened."""
 
     def __init__(self, stops: Sequence[str], prompt_width: int, decode: Decode) -> None:
-        self.stops = tuple(s for s in stops if s)
+        self.finder = StopStrings(stops, decode)
+        self.stops = self.finder.stops
         self.prompt_width = prompt_width
-        self.decode = decode
-        # A stop string of n characters spans at most about n tokens; a few more cover tokens that
-        # carry only part of a multi-byte character.
-        self.window = max((len(s) for s in self.stops), default=0) + 4
         self.stopped_at: dict[int, int] = {}  # row -> number of new tokens when the stop appeared
 
     def __call__(
@@ -86,12 +123,12 @@ class StopOnStrings(StoppingCriteria):
         generated = input_ids.shape[1] - self.prompt_width
         if not self.stops or generated <= 0:
             return done  # type: ignore[return-value]
-        start = max(self.prompt_width, input_ids.shape[1] - self.window)
-        tails = self.decode(input_ids[:, start:].tolist())
-        for row, tail in enumerate(tails):
+        start = max(self.prompt_width, input_ids.shape[1] - self.finder.window)
+        found = self.finder.found_in(input_ids[:, start:].tolist())
+        for row, hit in enumerate(found):
             if row in self.stopped_at:
                 done[row] = True
-            elif any(stop in tail for stop in self.stops):
+            elif hit:
                 self.stopped_at[row] = generated
                 done[row] = True
         return done  # type: ignore[return-value]

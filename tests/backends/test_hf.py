@@ -50,10 +50,13 @@ def test_info_describes_the_embedded_model(smol_backend: Any) -> None:
     assert info.revision == "sha256:" + file_sha256(gguf)[:16]
     assert info.chat_template_hash == hashlib.sha256(template.encode()).hexdigest()[:16]
     assert info.engine.startswith("transformers 5.") and " / torch 2." in info.engine
-    assert info.extra == {
-        "gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf",
-        "quantization": "Q4_1 dequantized to float32",
-    }
+    assert info.extra["gguf_file"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert info.extra["quantization"] == "Q4_1 dequantized to float32"
+    # What the outputs depend on: deterministic by default, the checked number of rows per step.
+    assert info.extra["deterministic"] is True and info.extra["batch_invariant"] is True
+    assert info.extra["decoding"] == "per-row attention, per-row prefill"
+    assert 1 <= info.extra["rows_per_step"] <= 8
+    assert info.extra["threads"] >= 1 and info.extra["cpu_capability"]
 
 
 def test_prompt_uses_the_chat_template(smol_backend: Any) -> None:
@@ -79,26 +82,43 @@ def test_greedy_generation_reports_finish_reason_and_tokens(smol_backend: Any) -
     assert all(c.seconds > 0 for c in out.values())
 
 
-def test_live_token_counts_end_at_the_batch_total(smol_backend: Any) -> None:
-    reports: list[int] = []
-    smol_backend.on_tokens = reports.append
+def test_live_token_counts_cover_the_rows_in_flight(smol_backend: Any) -> None:
+    events: list[tuple[str, int]] = []
+    smol_backend.on_tokens = lambda tokens: events.append(("in flight", tokens))
     try:
         prompts = [SHORT_ANSWER, POEM, COUNTING]
-        done = list(smol_backend.generate([request(p, i, max_new_tokens=16) for i, p in enumerate(prompts)]))
+        for completion in smol_backend.generate(
+            [request(p, i, max_new_tokens=16) for i, p in enumerate(prompts)]
+        ):
+            events.append(("finished", completion.output_tokens))
     finally:
         smol_backend.on_tokens = None
-    # One batch: counts only grow, and the last report is exactly the tokens of its completions
-    # (the short answer stops early, so this is less than 3 x 16).
-    assert reports == sorted(reports) and reports
-    assert reports[-1] == sum(c.output_tokens for c in done) < 48
+    # A progress bar shows the finished rows' tokens plus the last in-flight count; the backend reports
+    # before it hands rows over, so nothing is counted twice and the bar ends at the exact total.
+    finished = [tokens for kind, tokens in events if kind == "finished"]
+    in_flight = [tokens for kind, tokens in events if kind == "in flight"]
+    assert len(in_flight) >= 2 and in_flight[-1] == 0
+    assert sum(finished) < 48 and max(in_flight) <= 48 - finished[0]  # the short answer stopped early
     # A row cut by a stop string stops counting there too.
-    reports.clear()
+    reports: list[int] = []
     smol_backend.on_tokens = reports.append
     try:
         cut = list(smol_backend.generate([request(COUNTING, 0, max_new_tokens=40, stop=("7",))]))
     finally:
         smol_backend.on_tokens = None
-    assert cut[0].output_tokens < 40 and reports[-1] == cut[0].output_tokens
+    assert cut[0].output_tokens < 40 and max(reports) < cut[0].output_tokens and reports[-1] == 0
+
+
+@pytest.mark.slow
+def test_each_row_is_handed_over_when_it_finishes(smol_backend: Any) -> None:
+    # Sorted by prompt length the poem comes first in the batch, but the short answer ends first and is
+    # yielded (so journaled) while the poem is still being decoded.
+    requests = [
+        request(SHORT_ANSWER, 0, max_new_tokens=40),
+        request(POEM + " " + COUNTING, 1, max_new_tokens=40),
+    ]
+    order = [c.problem_id for c in smol_backend.generate(requests)]
+    assert order == ["p0", "p1"]
 
 
 @pytest.mark.slow
@@ -210,7 +230,7 @@ def test_tiny_local_folder_plumbing(tiny_model: Path) -> None:
     info = backend.info()
     assert info.revision == "sha256:" + folder_weights_sha256(tiny_model)[:16]
     assert (info.dtype, info.device, info.batch_size, info.chat_template_hash) == ("float32", "cpu", 32, None)
-    assert info.extra == {}
+    assert "gguf_file" not in info.extra and info.extra["deterministic"] is True
     # No chat template: message contents are joined plainly.
     rendered = backend.render([ChatMessage("system", "the sea"), ChatMessage("user", "is blue")])
     assert backend.tokenizer.decode(rendered) == "the sea is blue"
@@ -239,3 +259,87 @@ def test_tiny_model_in_bfloat16_reports_its_dtype(tiny_model: Path) -> None:
     sampled = request("the sea", 0, seed=3, temperature=1.0, top_k=5, max_new_tokens=4)
     first = [c.text for c in backend.generate([sampled])]
     assert first == [c.text for c in backend.generate([sampled])]
+
+
+TINY_PROMPTS = ["the sea", "one two three four five", "sun", "a red sun is blue", "two"]
+
+
+def tiny_requests(**sampling: Any) -> list[Request]:
+    return [request(p, i, seed=40 + i, **sampling) for i, p in enumerate(TINY_PROMPTS)]
+
+
+@pytest.mark.parametrize("sampling", [{"max_new_tokens": 6}, {"max_new_tokens": 6, "temperature": 1.0}])
+def test_tiny_deterministic_rows_do_not_depend_on_the_batch_size(tiny_model: Path, sampling: Any) -> None:
+    from harness.backends.hf import HFBackend
+
+    outputs = []
+    for batch_size in (1, 4):
+        spec = ModelSpec(name="tiny", backend="hf", path=str(tiny_model), device="cpu", batch_size=batch_size)
+        backend = HFBackend(spec)
+        assert backend.info().extra["batch_invariant"] is True
+        outputs.append(
+            {
+                c.problem_id: (c.text, c.output_tokens, c.finish_reason)
+                for c in backend.generate(tiny_requests(**sampling))
+            }
+        )
+    assert outputs[0] == outputs[1] and len(outputs[0]) == len(TINY_PROMPTS)
+
+
+def test_tiny_padded_attention_mode_is_recorded_as_batch_dependent(tiny_model: Path) -> None:
+    from harness.backends.hf import HFBackend
+
+    spec = ModelSpec(
+        name="tiny", backend="hf", path=str(tiny_model), device="cpu", batch_size=4,
+        options={"deterministic": False},
+    )  # fmt: skip
+    backend = HFBackend(spec)
+    extra = backend.info().extra
+    assert (extra["deterministic"], extra["batch_invariant"], extra["rows_per_step"]) == (False, False, 4)
+    assert extra["decoding"] == "padded batch attention"
+    out = by_id(backend.generate(tiny_requests(max_new_tokens=6)))
+    assert sorted(out) == [f"p{i}" for i in range(len(TINY_PROMPTS))]
+    assert all(0 < c.output_tokens <= 6 for c in out.values())
+
+
+def test_unknown_and_mistyped_hf_options_are_refused_before_loading(tmp_path: Path) -> None:
+    from harness.backends.hf import HFBackend
+
+    missing = str(tmp_path / "never-read")
+    for options, message in (
+        ({"deterministc": True}, "model.options.deterministc"),
+        ({"deterministic": "yes"}, "true or false"),
+    ):
+        with pytest.raises(BackendError, match=message):
+            HFBackend(ModelSpec(name="m", backend="hf", path=missing, device="cpu", options=options))
+
+
+def test_sliding_window_models_go_through_generate(tiny_model: Path, tmp_path: Path) -> None:
+    """The decode loop's per-row attention has no sliding window, so such models use generate()."""
+    import shutil
+
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
+
+    from harness.backends.hf import HFBackend
+
+    folder = tmp_path / "tiny-mistral-sliding"
+    shutil.copytree(tiny_model, folder, ignore=shutil.ignore_patterns("*.safetensors", "config.json"))
+    config = MistralConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, max_position_embeddings=128, sliding_window=4, pad_token_id=0,
+        eos_token_id=1, bos_token_id=None,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    MistralForCausalLM(config).save_pretrained(folder)
+    for deterministic, rows in ((True, 1), (False, 32)):
+        spec = ModelSpec(
+            name="q", backend="hf", path=str(folder), device="cpu", options={"deterministic": deterministic}
+        )
+        backend = HFBackend(spec)
+        extra = backend.info().extra
+        assert extra["decoding"] == "generate(): it uses sliding-window attention"
+        assert (extra["rows_per_step"], extra["batch_invariant"]) == (rows, deterministic)
+        assert backend.tokenizer.decode(backend.render([ChatMessage("user", "the sea")])) == "the sea"
+        out = by_id(backend.generate(tiny_requests(max_new_tokens=8)))
+        assert len(out) == len(TINY_PROMPTS) and all(0 < c.output_tokens <= 8 for c in out.values())
