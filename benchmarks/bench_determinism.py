@@ -12,7 +12,8 @@ quickstart tasks (sample-math 24 + sample-code 10 problems), into its own fresh 
     threads     batch_size auto with one torch thread (two when --threads 1 is given)
 
 Each scenario's completions are compared with the reference's, text for text: the script prints how many
-differ and how many of those changed the verdict, plus each run's wall time. A last, in-process check
+differ and how many of those changed the verdict, plus each run's wall time; the batch_size 2, shard,
+resume and thread runs are also compared with the batch_size auto run. A last, in-process check
 counts how often left padding alone (the same single prompt with k pad tokens in front, masked out)
 changes transformers' greedy text, which is the mechanism behind batch dependence.
 
@@ -248,9 +249,14 @@ def main() -> None:
             f"{len(reference)} samples, "
             f"load average {os.getloadavg()[0]:.1f}"
         )
+        auto = next((out for label, out, _ in outputs if label == "batch_size auto"), None)
         for label, out, wall in outputs:
             verdict = "(reference)" if out == outputs[0][1] else compare(reference, load_completions(out))
             print(f"  {label:32s} {wall:7.1f} s  {verdict}")
+            if auto is not None and out not in (outputs[0][1], auto):
+                # Shards, resume and threads also against the unsharded run of the same batch size.
+                against_auto = compare(load_completions(auto), load_completions(out))
+                print(f"  {'':32s} {'':9s}  vs batch_size auto: {against_auto}")
         model_block = json.loads(next(outputs[0][1].glob("*.json")).read_text())["model"]
         print(f"  model block extra: {json.dumps(model_block.get('extra', {}), sort_keys=True)}")
     if args.padding:
