@@ -80,6 +80,14 @@ def plan_task(config: EvalConfig, registry: TaskRegistry, entry: TaskRequest) ->
         )
     options = {**spec.options, **entry.options}
     sampling = resolve_sampling(spec, config.generation, entry.generation)
+    if sampling.greedy and sampling.n > 1:
+        # Refused rather than warned about: n identical greedy samples cost n times the compute and make
+        # pass@k and maj@k look like the results of a sampled protocol, which they are not.
+        raise ConfigError(
+            f"{config.source}: {entry.field_path}: temperature 0 (greedy decoding) with n={sampling.n} "
+            f"would give {sampling.n} identical samples per problem; set n: 1, or a temperature above 0 "
+            "to draw different samples"
+        )
     loaded = load_problems(spec, entry.data, entry.limit, options)
     template = entry.prompt_template or spec.prompt_template
     system_prompt = entry.system_prompt if entry.system_prompt is not None else spec.system_prompt

@@ -48,7 +48,7 @@ def make_config(tmp_path: Path, replay: Path, n: int = 2, extra: str = "") -> Pa
     config = tmp_path / "config.yaml"
     config.write_text(
         f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
-        f"generation: {{n: {n}}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}"
+        f"generation: {{n: {n}, temperature: 0.6}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}"
     )
     return config
 
@@ -126,3 +126,18 @@ def test_unknown_task_option_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"tasks\[0\].release: unknown key for task sample-math"):
         run(load_config(config), progress=False)
+
+
+def test_greedy_decoding_with_several_samples_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from harness.config import ConfigError
+
+    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(2))
+    config = make_config(tmp_path, replay, n=2)
+    greedy = r"tasks\[0\]: temperature 0 \(greedy decoding\) with n=2 would give 2 identical"
+    with pytest.raises(ConfigError, match=greedy):
+        run(load_config(config, overrides=["generation.temperature=0"]), progress=False)
+    assert not (tmp_path / "out").exists()
+    # The same holds when n comes from the task entry rather than the generation block.
+    with pytest.raises(ConfigError, match=r"tasks\[0\]: temperature 0"):
+        run(load_config(config, overrides=["generation.temperature=0", "generation.n=1", "tasks.0.n=3"]),
+            progress=False)  # fmt: skip

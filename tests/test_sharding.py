@@ -39,7 +39,7 @@ def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(
         f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
-        "generation: {n: 3}\ntasks: [sample-math]\n"
+        "generation: {n: 3, temperature: 0.6}\ntasks: [sample-math]\n"
     )
     whole, sharded = tmp_path / "whole", tmp_path / "sharded"
     assert run_cli("run", str(config), "--output", str(whole)).returncode == 0
