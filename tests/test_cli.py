@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.data import load_problems
 from harness.registry import discover
 
@@ -128,3 +130,20 @@ def test_bad_numbers_on_the_command_line_are_usage_errors(tmp_path: Path) -> Non
         result = harness(*args)
         assert result.returncode == 2, args
         assert "expected a whole number" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_device_cuda_without_cuda_exits_2_before_loading_the_model(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "model: {name: m, backend: hf, path: smollm2-135m-instruct, device: cuda}\n"
+        f"tasks: [{{name: sample-math, limit: 1}}]\noutput: {tmp_path / 'out'}\n"
+    )
+    result = harness("run", str(config), "--no-progress")
+    assert result.returncode == 2, result.stderr
+    assert "model.device: 'cuda' was requested but torch sees no CUDA device" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "out").glob("*.json"))
