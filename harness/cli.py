@@ -145,6 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RUN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as err:  # a full disk, a read-only folder, ...: one line with the path and the fix
+        from harness.output_folder import describe_os_error
+
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; finished samples are saved in the journal, rerun to resume", file=sys.stderr)
         return 130

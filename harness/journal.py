@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from harness.atomic import write_text_atomic
+from harness.atomic import naming, write_text_atomic
 from harness.types import Completion, SampleKey
 
 JOURNAL_FORMAT = "harness-journal"
@@ -171,7 +171,7 @@ class Journal:
         if not self._checked:
             self.load()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as handle:
+        with naming(self.path), open(self.path, "ab") as handle:
             if handle.tell() == 0:
                 header = {
                     "format": JOURNAL_FORMAT,

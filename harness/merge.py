@@ -7,11 +7,13 @@ from pathlib import Path
 
 from harness.config import EvalConfig
 from harness.journal import merge_journals, recorded_generation_seconds
+from harness.output_folder import check_writable
 from harness.pipeline import RunError, TaskOutcome, finish_task, load_model_info, plan_tasks
 from harness.registry import discover
 
 
 def merge_shards(config: EvalConfig, command: str | None = None, progress: bool = True) -> list[TaskOutcome]:
+    check_writable(config.output)
     registry = discover(config.task_paths)
     outcomes = []
     for plan in plan_tasks(config, registry):

@@ -19,6 +19,7 @@ from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
 from harness.journal import Journal, add_generation_seconds, recorded_generation_seconds
+from harness.output_folder import check_writable
 from harness.progress import generation_progress, scoring_progress
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
@@ -173,6 +174,7 @@ def run(
     progress: bool = True,
 ) -> list[TaskOutcome]:
     """Evaluate every task of the config; return where each score file went."""
+    check_writable(config.output)  # before the data and the model are loaded, not after
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
     session = BackendSession(config.model)
