@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
-    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(3))
+    answers = sample_answers(3)
+    replay = write_replay(tmp_path / "replay.jsonl", answers)
     config = tmp_path / "c.yaml"
     config.write_text(
         f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
@@ -50,7 +52,16 @@ def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
     assert first.returncode == 0 and "shard 0/2" in first.stdout
     assert not list(sharded.glob("*.json"))  # a shard writes no score file
     incomplete = run_cli("merge", str(config), "--output", str(sharded))
-    assert incomplete.returncode == 1 and "are in no shard journal" in incomplete.stderr
+    assert incomplete.returncode == 1
+    owned = sum(Shard(1, 2).owns(SampleKey("sample-math", pid, i)) for pid, i in answers)
+    absent = sharded / ".journal" / "*.shard1of2.jsonl"
+    assert re.search(
+        rf"shard 1/2 has not started \(no journal\): {owned} of its samples are missing \("
+        rf"{re.escape(str(absent)).replace(re.escape('*'), '[0-9a-f]+')}\)\. Run `harness run` with the "
+        r"same config and --shard 1/2 \(a rerun resumes",
+        incomplete.stderr,
+    ), incomplete.stderr
+    assert "SampleKey" not in incomplete.stderr
     assert run_cli("run", str(config), "--output", str(sharded), "--shard", "1/2").returncode == 0
     merged = run_cli("merge", str(config), "--output", str(sharded))
     assert merged.returncode == 0, merged.stderr
