@@ -150,8 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("interrupted; finished samples are saved in the journal, rerun to resume", file=sys.stderr)
+    except KeyboardInterrupt as err:  # the pipeline's RunInterrupted says how many samples were saved
+        detail = str(err) or "samples already generated are kept in the journal: rerun to resume"
+        print(f"interrupted: {detail}", file=sys.stderr)
         return 130
     return EXIT_USAGE
 

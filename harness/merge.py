@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.config import EvalConfig
-from harness.journal import merge_journals, recorded_generation_seconds
+from harness.journal import lock_holder, merge_journals, recorded_generation_seconds
 from harness.output_folder import check_writable
 from harness.pipeline import RunError, TaskOutcome, finish_task, load_model_info, plan_tasks
 from harness.registry import discover
@@ -66,7 +66,11 @@ def _unfinished_shards(
     parts = []
     for index, samples in sorted(lacking.items()):
         journal = journal_dir / f"{run_id}.shard{index}of{count}.jsonl"
-        state = "has not started (no journal)" if not journal.exists() else "has not finished"
+        holder = lock_holder(journal)
+        if holder is not None:
+            state = f"is still running ({holder})"
+        else:
+            state = "has not started (no journal)" if not journal.exists() else "has not finished"
         parts.append(f"shard {index}/{count} {state}: {samples} of its samples are missing ({journal})")
     shards = " ".join(f"--shard {index}/{count}" for index in sorted(lacking))
     return (

@@ -18,7 +18,7 @@ from typing import Any
 from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
-from harness.journal import Journal, add_generation_seconds, recorded_generation_seconds
+from harness.journal import GenerationClock, Journal, JournalLock, recorded_generation_seconds
 from harness.output_folder import check_writable
 from harness.progress import generation_progress, scoring_progress
 from harness.protocol import build_protocol, sample_seed
@@ -41,6 +41,10 @@ from harness.types import (
 
 class RunError(RuntimeError):
     """The run could not finish; completed samples stay in the journal for the next attempt."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during generation; the message says how many samples the journal holds."""
 
 
 @dataclass(frozen=True)
@@ -202,35 +206,41 @@ def run_task(
         / ".journal"
         / (plan.run_id + (f".shard{shard.index}of{shard.count}" if shard else "") + ".jsonl")
     )
-    journal = Journal(journal_path, journal_fingerprint(config.model, plan))
-    done = journal.load()
-    wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
-    pending = [r for r in wanted if r.key not in done]
-    model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
-    generating = 0.0  # this session's generation wall time, model loading included
-    if pending:
-        generation_started = time.monotonic()
-        try:
-            backend = session.get()
-            save_model_info(model_info_path, backend.info())
-            generate_into(journal, backend, pending, plan.spec.name, progress)
-        finally:  # an interrupted session's time counts too: its completions are kept
-            generating = time.monotonic() - generation_started
-            add_generation_seconds(journal_path, generating)
+    with JournalLock(journal_path):  # a second run of this journal is refused, never duplicated
+        journal = Journal(journal_path, journal_fingerprint(config.model, plan))
         done = journal.load()
-    missing = [r.key for r in wanted if r.key not in done]
-    if missing:
-        raise RunError(
-            f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
-            f"(first: {missing[0]}); rerun to retry them"
-        )
-    if shard is not None:
-        return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
-    model_info = load_model_info(model_info_path) or session.get().info()
-    completions = [done[r.key] for r in plan.requests]
-    # Generation time of every session that filled the journal, plus this session's other work.
-    wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
-    return finish_task(plan, model_info, completions, output, wall, command, progress)
+        wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
+        pending = [r for r in wanted if r.key not in done]
+        model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
+        generating = 0.0  # this session's generation wall time, model loading included
+        if pending:
+            with GenerationClock(journal_path) as clock:  # records the time as it accrues
+                try:
+                    backend = session.get()
+                    save_model_info(model_info_path, backend.info())
+                    generate_into(journal, backend, pending, plan.spec.name, progress)
+                except KeyboardInterrupt:
+                    saved = len(wanted) - len(pending) + journal.appended
+                    raise RunInterrupted(
+                        f"task {plan.spec.name}: {saved} of {len(wanted)} samples are saved in the journal "
+                        f"{journal_path} ({journal.appended} generated in this session); rerun the same "
+                        "command to resume"
+                    ) from None
+                generating = clock.seconds
+            done = journal.load()
+        missing = [r.key for r in wanted if r.key not in done]
+        if missing:
+            raise RunError(
+                f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
+                f"(first: {missing[0]}); rerun to retry them"
+            )
+        if shard is not None:
+            return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
+        model_info = load_model_info(model_info_path) or session.get().info()
+        completions = [done[r.key] for r in plan.requests]
+        # Generation time of every session that filled the journal, plus this session's other work.
+        wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
+        return finish_task(plan, model_info, completions, output, wall, command, progress)
 
 
 def finish_task(

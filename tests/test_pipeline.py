@@ -141,3 +141,19 @@ def test_greedy_decoding_with_several_samples_is_refused_before_anything_runs(tm
     with pytest.raises(ConfigError, match=r"tasks\[0\]: temperature 0"):
         run(load_config(config, overrides=["generation.temperature=0", "generation.n=1", "tasks.0.n=3"]),
             progress=False)  # fmt: skip
+
+
+def test_a_run_whose_journal_is_locked_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    from harness.journal import JournalLock, JournalLockedError
+    from harness.pipeline import plan_tasks
+
+    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(1))
+    config = load_config(make_config(tmp_path, replay, n=1))
+    [plan] = plan_tasks(config, discover())
+    journal = tmp_path / "out" / ".journal" / f"{plan.run_id}.jsonl"
+    with JournalLock(journal):  # another run of the same config, in this process for the test
+        with pytest.raises(JournalLockedError, match="is in use by another run"):
+            run(config, progress=False)
+        assert not journal.exists() and not list((tmp_path / "out").glob("*.json"))
+    [outcome] = run(config, progress=False)  # once released, the run goes ahead
+    assert outcome.score_file is not None and outcome.score_file.is_file()

@@ -72,3 +72,23 @@ def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
     assert a_path.name == b_path.name
     assert (a.metrics, a.counts, a.protocol, a.model) == (b.metrics, b.counts, b.protocol, b.model)
     assert read_samples(a_path, a) == read_samples(b_path, b)
+
+
+def test_merge_says_which_shard_is_still_running(tmp_path: Path) -> None:
+    from harness.config import load_config
+    from harness.journal import JournalLock
+    from harness.merge import merge_shards
+    from harness.pipeline import RunError, plan_tasks, run
+    from harness.registry import discover
+
+    answers = sample_answers(1)
+    replay = write_replay(tmp_path / "replay.jsonl", answers)
+    path = tmp_path / "c.yaml"
+    path.write_text(f"model: {{name: r, backend: replay, path: {replay}}}\ntasks: [sample-math]\n")
+    config = load_config(path, output=tmp_path / "out")
+    run(config, shard=Shard(0, 2), progress=False)
+    [plan] = plan_tasks(config, discover())
+    running = r"shard 1/2 is still running \(pid \d+ on host .*\): \d+ of its samples are missing"
+    lock = JournalLock(tmp_path / "out" / ".journal" / f"{plan.run_id}.shard1of2.jsonl")
+    with lock, pytest.raises(RunError, match=running):
+        merge_shards(config, progress=False)
