@@ -227,10 +227,19 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from harness.report import format_score_file
-    from harness.results import read_score_file
+    from harness.results import ScoreFileError, check_score_file, read_samples, read_score_file
 
-    record = read_score_file(args.score_file)
-    print(format_score_file(args.score_file, record))
+    # Read without the consistency check, so that a file whose numbers do not add up is still shown,
+    # with every discrepancy marked (and exit status 1); the check here recomputes everything.
+    record = read_score_file(args.score_file, verify=False)
+    findings = check_score_file(args.score_file, record, thorough=True)
+    try:
+        rows = read_samples(args.score_file, record)
+    except ScoreFileError:
+        rows = None
+    print(format_score_file(args.score_file, record, rows, findings))
+    if findings:
+        return EXIT_FAILED
     if args.plot is not None:
         from harness.plots import write_score_figure
 

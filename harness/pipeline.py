@@ -279,7 +279,6 @@ def finish_task(
     generation_seconds = sum(c.seconds for c in completions)
     name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
     record = ScoreFile(
-        schema_version=1,
         run_id=plan.run_id,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         task={"name": plan.spec.name, "version": plan.spec.version},

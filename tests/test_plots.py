@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -52,12 +51,8 @@ def test_problem_groups_from_meta_ids_or_nothing() -> None:
 
 
 def test_show_plot_writes_a_png(tmp_path: Path) -> None:
-    score = write_result(tmp_path, "m", [[True], [False], [True], [False]])
     # One sample hit the token limit: its length sits at max_new_tokens in the histogram.
-    samples = score.with_name(score.stem + ".samples.jsonl")
-    rows = [json.loads(line) for line in samples.read_text().splitlines()]
-    rows[1].update(output_tokens=256, finish_reason="length", verdict="truncated")
-    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    score = write_result(tmp_path, "m", [[True], [False], [True], [False]], cut={(1, 0)})
     target = tmp_path / "fig" / "m.png"
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli", "show", str(score), "--plot", str(target)],
