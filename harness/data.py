@@ -106,17 +106,23 @@ def read_local_file(path: Path, task: str) -> list[Mapping[str, Any]]:
     raise DataError(f"task {task}: data file {path}: expected .jsonl, .json or .parquet")
 
 
-def _read_text(path: Path, task: str) -> str:
-    raw = path.read_bytes()
+def decode_utf8(raw: bytes, path: Path) -> str:
+    """The file's text; a byte that is not UTF-8 raises ValueError naming the line and column (never
+    replaced: the text would no longer be what the file says)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(
-            f"task {task}: {path}:{line}: not UTF-8 (byte 0x{raw[err.start]:02x} at column {column}); "
-            "save the file as UTF-8"
-        ) from None
+        problem = f"{path}:{line}: not UTF-8 (byte 0x{raw[err.start]:02x} at column {column})"
+    raise ValueError(problem)
+
+
+def _read_text(path: Path, task: str) -> str:
+    try:
+        return decode_utf8(path.read_bytes(), path)
+    except ValueError as err:
+        raise DataError(f"task {task}: {err}; save the file as UTF-8") from None
 
 
 def _read_jsonl(path: Path, task: str) -> Iterator[Mapping[str, Any]]:

@@ -151,17 +151,30 @@ def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
 
 
 class BackendSession:
-    """Creates the backend on first use, so rescoring a finished journal never loads the model."""
+    """Creates the backend on first use, so rescoring a finished journal never loads the model.
 
-    def __init__(self, spec: ModelSpec):
+    A backend that can tell whether it fits the run (the replay backend: does its file hold completions
+    the run does not ask for?) gets every request of the run, all tasks and shards, through an optional
+    `expect_requests` method before anything is generated."""
+
+    def __init__(self, spec: ModelSpec, requests: Sequence[Request] = ()):
         self.spec = spec
+        self.requests = requests
         self._backend: Backend | None = None
 
     def get(self) -> Backend:
         if self._backend is None:
             from harness.backends.registry import create_backend
 
-            self._backend = create_backend(self.spec)
+            backend = create_backend(self.spec)
+            expect = getattr(backend, "expect_requests", None)
+            if callable(expect):
+                try:
+                    expect(self.requests)
+                except BaseException:
+                    backend.close()
+                    raise
+            self._backend = backend
         return self._backend
 
     def close(self) -> None:
@@ -181,7 +194,7 @@ def run(
     check_writable(config.output)  # before the data and the model are loaded, not after
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
-    session = BackendSession(config.model)
+    session = BackendSession(config.model, [r for plan in plans for r in plan.requests])
     outcomes = []
     try:
         for plan in plans:
