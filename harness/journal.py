@@ -61,8 +61,8 @@ def completion_to_json(completion: Completion) -> str:
 def _completion_from(data: Any) -> Completion:
     if not isinstance(data, dict) or set(data) != set(_COMPLETION_FIELDS):
         raise ValueError(f"expected an object with the fields {', '.join(_COMPLETION_FIELDS)}")
-    if data["finish_reason"] not in ("stop", "length"):
-        raise ValueError(f"finish_reason {data['finish_reason']!r} is neither 'stop' nor 'length'")
+    if data["finish_reason"] not in ("stop", "length", "prompt_too_long"):
+        raise ValueError(f"finish_reason {data['finish_reason']!r} is not stop, length or prompt_too_long")
     if not isinstance(data["sample_index"], int) or not isinstance(data["output_tokens"], int):
         raise ValueError("sample_index and output_tokens must be integers")
     return Completion(**data)

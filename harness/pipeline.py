@@ -21,9 +21,17 @@ from harness.data import LoadedProblems, load_problems
 from harness.journal import GenerationClock, Journal, JournalLock, recorded_generation_seconds
 from harness.output_folder import check_writable
 from harness.progress import generation_progress, scoring_progress
+from harness.prompt_fit import (
+    PROMPT_TOO_LONG,
+    check_prompts,
+    too_long_completion,
+    too_long_score,
+    warn_about,
+    with_prompt_check,
+)
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
-from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
+from harness.results import ScoreFile, provenance_now, sample_row, score_file_name, write_score_file
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
 from harness.sharding import Shard
 from harness.types import (
@@ -230,8 +238,14 @@ def run_task(
             with GenerationClock(journal_path) as clock:  # records the time as it accrues
                 try:
                     backend = session.get()
-                    save_model_info(model_info_path, backend.info())
-                    generate_into(journal, backend, pending, plan.spec.name, progress)
+                    fit = check_prompts(backend, pending, config.model.backend)
+                    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
+                    warn_about(fit, plan.spec.name)
+                    for request in pending:  # journaled as such, so a resume does not ask again
+                        if not fit.fits(request):
+                            journal.append(too_long_completion(request))
+                    runnable = [r for r in pending if fit.fits(r)]
+                    generate_into(journal, backend, runnable, plan.spec.name, progress)
                 except KeyboardInterrupt:
                     saved = len(wanted) - len(pending) + journal.appended
                     raise RunInterrupted(
@@ -266,24 +280,8 @@ def finish_task(
     progress: bool,
 ) -> TaskOutcome:
     """Score completions, compute metrics, and write the score file and per-sample file."""
-    scores = score_completions(plan, completions, progress)
-    rows = []
-    for completion, score in zip(completions, scores, strict=True):
-        rows.append(
-            SampleRow(
-                problem_id=completion.problem_id,
-                sample_index=completion.sample_index,
-                completion=completion.text,
-                reasoning=completion.reasoning,
-                extracted=score.extracted,
-                verdict=score.verdict.value,
-                correct=score.correct,
-                output_tokens=completion.output_tokens,
-                finish_reason=completion.finish_reason,
-                detail=score.detail,
-                seconds=completion.seconds,
-            )
-        )
+    scores = score_completions(plan, completions, progress, model_info.extra.get("context_tokens"))
+    rows = [sample_row(c, s) for c, s in zip(completions, scores, strict=True)]
     metrics = compute_metrics(
         scores, [p.id for p in plan.loaded.problems], plan.sampling.n, bootstrap_seed=plan.sampling.seed
     )
@@ -313,14 +311,25 @@ def finish_task(
     return TaskOutcome(plan.spec.name, path, metrics_dict, len(completions), len(completions))
 
 
-def score_completions(plan: TaskPlan, completions: Sequence[Completion], progress: bool) -> list[Score]:
+def score_completions(
+    plan: TaskPlan, completions: Sequence[Completion], progress: bool, context_tokens: Any = None
+) -> list[Score]:
+    """The grader's scores, except for samples whose prompt did not fit: those were never generated and
+    get the verdict prompt_too_long without being graded."""
     problems = {p.id: p for p in plan.loaded.problems}
     grader = plan.spec.grader
+    graded = [c for c in completions if c.finish_reason != PROMPT_TOO_LONG]
     if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
-        return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
+        scores = list(grader.score_many([(problems[c.problem_id], c) for c in graded]))
+    else:
+        progressing = scoring_progress(graded, plan.spec.name, progress)
+        scores = [grader.score(problems[c.problem_id], c) for c in progressing]
+    by_key = {(s.problem_id, s.sample_index): s for s in scores}
     return [
-        grader.score(problems[c.problem_id], c)
-        for c in scoring_progress(completions, plan.spec.name, progress)
+        by_key[(c.problem_id, c.sample_index)]
+        if c.finish_reason != PROMPT_TOO_LONG
+        else too_long_score(c, context_tokens)
+        for c in completions
     ]
 
 

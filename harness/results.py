@@ -25,6 +25,7 @@ from typing import Any
 from harness import __version__
 from harness.atomic import write_text_atomic
 from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
+from harness.types import Completion, Score
 
 SCHEMA_VERSION = 2  # 2: samples_sha256 binds the score file to its samples file
 READABLE_VERSIONS = (1, 2)
@@ -99,6 +100,22 @@ class SampleRow:
 
 
 _SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+
+
+def sample_row(completion: Completion, score: Score) -> SampleRow:
+    return SampleRow(
+        problem_id=completion.problem_id,
+        sample_index=completion.sample_index,
+        completion=completion.text,
+        reasoning=completion.reasoning,
+        extracted=score.extracted,
+        verdict=score.verdict.value,
+        correct=score.correct,
+        output_tokens=completion.output_tokens,
+        finish_reason=completion.finish_reason,
+        detail=score.detail,
+        seconds=completion.seconds,
+    )
 
 
 @functools.cache

@@ -122,6 +122,14 @@ class HFBackend:
         plain: list[int] = self.tokenizer("\n\n".join(m.content for m in messages))["input_ids"]
         return plain
 
+    def context_length(self) -> int | None:
+        """The most positions the model attends to (its config's max_position_embeddings), if it says."""
+        value = getattr(self.model.config, "max_position_embeddings", None)
+        return value if isinstance(value, int) and value > 0 else None
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self.render(messages))
+
     def generate(self, requests: Sequence[Request]) -> Iterator[Completion]:
         groups: dict[tuple[Any, ...], list[_Prompt]] = {}
         for request in requests:

@@ -205,7 +205,7 @@ def _completion_from_row(row: Mapping[str, Any], where: str) -> Completion:
     if not _is(tokens, int) or tokens < 0:
         raise BackendError(f"{where}: output_tokens must be a non-negative integer, got {tokens!r}")
     reason = row.get("finish_reason", "stop")
-    if reason not in ("stop", "length"):
+    if reason not in ("stop", "length", "prompt_too_long"):  # the last: a sample this harness never generated
         raise BackendError(f"{where}: finish_reason must be 'stop' or 'length', got {reason!r}")
     reasoning = row.get("reasoning")
     if reasoning is not None and not isinstance(reasoning, str):
@@ -213,7 +213,9 @@ def _completion_from_row(row: Mapping[str, Any], where: str) -> Completion:
     seconds = row.get("seconds", 0.0)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         raise BackendError(f"{where}: seconds must be a non-negative number, got {seconds!r}")
-    finish: FinishReason = "stop" if reason == "stop" else "length"
+    finish: FinishReason = (
+        "stop" if reason == "stop" else "length" if reason == "length" else "prompt_too_long"
+    )
     return Completion(
         task=row["task"],
         problem_id=row["problem_id"],
