@@ -237,20 +237,12 @@ def run_task(
         if pending:
             with GenerationClock(journal_path) as clock:  # records the time as it accrues
                 try:
-                    backend = session.get()
-                    fit = check_prompts(backend, pending, config.model.backend)
-                    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
-                    warn_about(fit, plan.spec.name)
-                    for request in pending:  # journaled as such, so a resume does not ask again
-                        if not fit.fits(request):
-                            journal.append(too_long_completion(request))
-                    runnable = [r for r in pending if fit.fits(r)]
-                    generate_into(journal, backend, runnable, plan.spec.name, progress)
+                    generate_pending(plan, session, journal, pending, model_info_path, progress)
                 except KeyboardInterrupt:
                     saved = len(wanted) - len(pending) + journal.appended
                     raise RunInterrupted(
                         f"task {plan.spec.name}: {saved} of {len(wanted)} samples are saved in the journal "
-                        f"{journal_path} ({journal.appended} generated in this session); rerun the same "
+                        f"{journal_path} ({journal.appended} added in this session); rerun the same "
                         "command to resume"
                     ) from None
                 generating = clock.seconds
@@ -268,6 +260,26 @@ def run_task(
         # Generation time of every session that filled the journal, plus this session's other work.
         wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
         return finish_task(plan, model_info, completions, output, wall, command, progress)
+
+
+def generate_pending(
+    plan: TaskPlan,
+    session: BackendSession,
+    journal: Journal,
+    pending: Sequence[Request],
+    model_info_path: Path,
+    progress: bool,
+) -> None:
+    """Load the model, set aside the prompts that do not fit its context, and journal every completion."""
+    backend = session.get()
+    fit = check_prompts(backend, pending, session.spec.backend)
+    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
+    warn_about(fit, plan.spec.name)
+    for request in pending:  # journaled as such, so that a resume does not count them again
+        if not fit.fits(request):
+            journal.append(too_long_completion(request))
+    runnable = [r for r in pending if fit.fits(r)]
+    generate_into(journal, backend, runnable, plan.spec.name, progress)
 
 
 def finish_task(

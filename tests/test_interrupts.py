@@ -75,6 +75,6 @@ def test_a_run_cut_short_keeps_its_time_refuses_a_twin_and_says_what_it_saved(tm
     assert len(after) == len(set(after))  # nothing generated twice
     assert (
         f"interrupted: task sample-math: {len(after)} of 24 samples are saved in the journal "
-        f"{next(journal_dir.glob('*.jsonl'))} ({len(after) - len(before)} generated in this session)"
+        f"{next(journal_dir.glob('*.jsonl'))} ({len(after) - len(before)} added in this session)"
     ) in stderr
     assert "warning" not in stderr  # the dead run's lock was simply taken over

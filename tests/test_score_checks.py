@@ -49,7 +49,7 @@ def test_a_hand_edited_accuracy_is_refused_by_the_board_and_compare_and_marked_b
     board = build_leaderboard(tmp_path)
     assert [row.name for row in board.rows] == ["honest"]
     [(skipped, reason)] = board.skipped
-    assert skipped == edited and "the numbers do not add up: accuracy is 0.9" in reason
+    assert skipped == edited and reason.startswith("the numbers do not add up: accuracy is 0.9 but")
 
     compared = harness("compare", str(edited), str(good))
     assert (
