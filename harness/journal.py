@@ -152,7 +152,6 @@ class Journal:
         self._checked = False  # header verified and torn tail removed; appends may go ahead
         self.dropped_torn_line = False  # set by load(): the last sample had been cut off by a crash
         self.duplicates = 0
-        self.appended = 0  # completions written by this object (this session)
 
     def load(self) -> dict[SampleKey, Completion]:
         """Finished samples. Truncates a torn last line so the next append starts on a clean line."""
@@ -187,7 +186,6 @@ class Journal:
                 }
                 _write_line(handle, json.dumps(header, sort_keys=True, ensure_ascii=False))
             _write_line(handle, completion_to_json(completion))
-        self.appended += 1
 
 
 def _write_line(handle: IO[bytes], line: str) -> None:

@@ -34,7 +34,8 @@ th[aria-sort=descending]::after{content:" ▼"}td.num,td.score{text-align:right;
 @media (max-width:900px){.chart-grid{grid-template-columns:minmax(0,440px)}}
 svg.chart{border:1px solid #e3e6ee;background:#fcfcfe;width:100%;height:auto}
 svg .title{font-weight:600;font-size:13px}
-svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}svg .label{font-size:12px}
+svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}
+svg .label{font-size:12px;paint-order:stroke;stroke:#fcfcfe;stroke-width:3px;stroke-linejoin:round}
 svg .value{font-size:12px}svg .bar{fill:#7aa6e0}svg .ci{stroke:#1d2430;stroke-width:1.5}
 svg .dot{fill:#d9534f}table.grid td{text-align:center;font-size:12px;min-width:34px}
 table.grid th{font-size:12px;font-weight:normal}

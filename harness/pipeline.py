@@ -18,7 +18,13 @@ from typing import Any
 from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
-from harness.journal import GenerationClock, Journal, JournalLock, recorded_generation_seconds
+from harness.journal import (
+    GenerationClock,
+    Journal,
+    JournalLock,
+    read_journal,
+    recorded_generation_seconds,
+)
 from harness.output_folder import check_writable
 from harness.progress import generation_progress, scoring_progress
 from harness.prompt_fit import (
@@ -239,11 +245,13 @@ def run_task(
                 try:
                     generate_pending(plan, session, journal, pending, model_info_path, progress)
                 except KeyboardInterrupt:
-                    saved = len(wanted) - len(pending) + journal.appended
+                    # Counted on disk: Ctrl-C can land after a line is written but before it is counted.
+                    on_disk = read_journal(journal_path).completions
+                    saved = sum(r.key in on_disk for r in wanted)
+                    added = saved - (len(wanted) - len(pending))
                     raise RunInterrupted(
                         f"task {plan.spec.name}: {saved} of {len(wanted)} samples are saved in the journal "
-                        f"{journal_path} ({journal.appended} added in this session); rerun the same "
-                        "command to resume"
+                        f"{journal_path} ({added} added in this session); rerun the same command to resume"
                     ) from None
                 generating = clock.seconds
             done = journal.load()
