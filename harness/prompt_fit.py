@@ -76,7 +76,9 @@ def too_long_completion(request: Request) -> Completion:
 
 
 def too_long_score(completion: Completion, context_tokens: Any) -> Score:
-    detail = f"the prompt does not fit the model's context of {context_tokens} tokens; nothing was generated"
+    # context_tokens is None when the completion was replayed from a run that made the check.
+    context = f" of {context_tokens} tokens" if isinstance(context_tokens, int) else ""
+    detail = f"the prompt does not fit the model's context{context}; nothing was generated"
     return Score(completion.problem_id, completion.sample_index, Verdict.PROMPT_TOO_LONG, None, detail)
 
 
