@@ -111,6 +111,15 @@ def _problem_list(ids: Sequence[str], limit: int = 20) -> str:
     return shown + (f" … and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
+def _detectable(c: Comparison) -> str:
+    if c.detectable_population is None:
+        return "not estimable (fewer than 6 problems, or the two runs agree on every problem)"
+    population = f"{100 * c.detectable_population:.1f} points over a population of problems"
+    if c.detectable_fixed is None:
+        return f"{population}, not estimable on these problems with one sample per problem"
+    return f"{population}, {100 * c.detectable_fixed:.1f} on these problems"
+
+
 def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
     """A paired comparison as text; a forced comparison across protocols says so first and last."""
     lines = []
@@ -125,6 +134,7 @@ def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
         f"A - B        {100 * c.difference:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}] "
         f"(paired bootstrap over problems, seed {c.bootstrap_seed}, {c.bootstrap_resamples} resamples)",
         f"p-value      {c.p_value:.4g} ({c.test} test, two-sided)",
+        f"detectable   {_detectable(c)} (80% power, α = 0.05)",
         f"won by A     {len(c.won_by_a)}: {_problem_list(c.won_by_a)}",
         f"won by B     {len(c.won_by_b)}: {_problem_list(c.won_by_b)}",
         f"tied         {c.ties}",
