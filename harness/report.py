@@ -10,6 +10,7 @@ from harness.compare import Comparison
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
 from harness.results import ScoreFile
+from harness.scoring.stats import samples_needed, variance_split
 from harness.sharding import Shard
 
 
@@ -93,6 +94,7 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
     )
     if ks:
         lines.append("             " + "  ".join(f"{k} {percent(m[k])}" for k in ks))
+    lines += precision_lines(m)
     counts = ", ".join(f"{verdict} {count}" for verdict, count in sorted(record.counts.items()) if count)
     lines.append(f"verdicts     {counts}")
     cost = record.cost
@@ -102,6 +104,47 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
     )
     lines.append(f"samples      {record.samples_file}")
     return "\n".join(lines)
+
+
+PLANNED_HALF_WIDTHS = (0.01, 0.02, 0.05)
+
+
+def precision_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """Standard errors in both views, the variance split, and samples needed (scoring/stats.py)."""
+    per_problem = list(metrics["per_problem"].values())
+    totals = {total for _, total in per_problem}
+    if len(totals) != 1 or len(per_problem) < 2:
+        return []
+    split = variance_split([correct for correct, _ in per_problem], totals.pop())
+    targets = "95% CI of " + " / ".join(f"±{100 * h:g}" for h in PLANNED_HALF_WIDTHS) + " points"
+    fixed = " / ".join(
+        str(samples_needed(split, h, "fixed").samples_per_problem) for h in PLANNED_HALF_WIDTHS
+    )
+    population_se = f"{100 * (split.se_population or 0.0):.1f}"
+    if split.se_fixed is None:
+        return [
+            f"std error    {population_se} points over a population of problems "
+            "(the sampling part needs 2+ samples per problem)",
+            f"n for CI     {targets} on these problems: at most {fixed} samples per problem",
+            "             (one sample per problem bounds the sampling variance by A(1-A))",
+        ]
+    between, within = split.between or 0.0, split.within or 0.0
+    share = 100 * between / (between + within) if between + within > 0 else 0.0
+
+    def population(h: float) -> str:
+        # Out of reach by sampling: the problems needed, at the current samples per problem.
+        need = samples_needed(split, h, "population")
+        if need.samples_per_problem is None:
+            return f"≥{need.problems_needed} problems×{split.samples_per_problem}"
+        return f"{need.samples_per_problem} samples"
+
+    return [
+        f"std error    {100 * split.se_fixed:.1f} points on these problems (sampling only), "
+        f"{population_se} over a population of problems",
+        f"variance     {share:.0f}% between problems, {100 - share:.0f}% within problems (sampling)",
+        f"n for CI     {targets}: {fixed} samples per problem on these problems;",
+        f"             over a population: {' / '.join(population(h) for h in PLANNED_HALF_WIDTHS)}",
+    ]
 
 
 def _problem_list(ids: Sequence[str], limit: int = 20) -> str:
