@@ -7,7 +7,9 @@ report.py formats the result.
 
 - Difference: mean over problems of (accuracy_A - accuracy_B), each problem's accuracy being the
   fraction of its samples judged correct.
-- Confidence interval: percentile bootstrap over problems, resampling the paired differences.
+- Confidence interval: paired Student t over problems, d̄ ± t(m-1) s_d / √m. A percentile bootstrap
+  of the same differences covered only 91-92% on 30 AIME-like problems in simulation (it ignores the
+  m - 1 and the t quantile), the t interval 93.5-96% (tests/scoring/test_stats_simulation.py).
 - p-value: exact McNemar test when both sides drew one sample per problem (each problem is then a
   discordant pair or not), otherwise a paired permutation test that flips the sign of each
   problem's difference. It is exact: the differences are multiples of 1 / lcm(n_A, n_B), so the null
@@ -28,6 +30,7 @@ import numpy as np
 from harness.leaderboard import protocol_differences
 from harness.results import ScoreFile
 from harness.scoring.power import minimum_detectable_difference, paired_design
+from harness.scoring.stats import t_quantile
 
 # Below this many non-zero differences every sign pattern is enumerated (2**16 = 65536 rows).
 _EXACT_PERMUTATION_LIMIT = 16
@@ -57,8 +60,6 @@ class Comparison:
     won_by_b: tuple[str, ...]
     ties: int
     protocol_differences: tuple[str, ...]  # empty unless the comparison was forced
-    bootstrap_seed: int
-    bootstrap_resamples: int
     # Smallest true difference the test detects with 80% power at alpha 0.05 (scoring/power.py), on
     # these problems and over a population of problems; None where the design cannot tell.
     detectable_fixed: float | None = None
@@ -143,23 +144,14 @@ def paired_permutation_p(
     return (extreme + 1) / (resamples + 1)
 
 
-def paired_bootstrap_ci(
-    differences: Sequence[float], seed: int = 0, resamples: int = 10000
-) -> tuple[float, float]:
-    """Percentile 95% interval of the mean paired difference, resampling problems with replacement."""
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
+def paired_t_interval(differences: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Student t interval of the mean paired difference over problems (see the module docstring)."""
     values = np.asarray(differences, dtype=float)
-    if values.size == 0:
-        raise ValueError("no paired differences to bootstrap")
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    for start in range(0, resamples, _BLOCK):
-        stop = min(start + _BLOCK, resamples)
-        picks = rng.integers(0, values.size, size=(stop - start, values.size))
-        means[start:stop] = values[picks].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(lo), float(hi)
+    if values.size < 2:
+        raise ValueError(f"a paired interval needs at least 2 problems, got {values.size}")
+    mean = float(values.mean())
+    half = t_quantile((1 + level) / 2, values.size - 1) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    return max(-1.0, mean - half), min(1.0, mean + half)
 
 
 def per_problem_accuracy(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -238,7 +230,7 @@ def compare_scores(
         accuracy_a=float(np.mean([acc_a[pid] for pid in ids])),
         accuracy_b=float(np.mean([acc_b[pid] for pid in ids])),
         difference=float(np.mean(diffs)),
-        difference_ci95=paired_bootstrap_ci(diffs, seed, resamples),
+        difference_ci95=paired_t_interval(diffs) if len(diffs) > 1 else (-1.0, 1.0),
         p_value=p_value,
         test=test,
         n_problems=len(ids),
@@ -246,8 +238,6 @@ def compare_scores(
         won_by_b=tuple(won_b),
         ties=len(ids) - len(won_a) - len(won_b),
         protocol_differences=tuple(differing),
-        bootstrap_seed=seed,
-        bootstrap_resamples=resamples,
         detectable_fixed=detectable_fixed,
         detectable_population=detectable_population,
     )

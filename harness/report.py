@@ -175,7 +175,7 @@ def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
         f"A            {c.model_a}: {percent(c.accuracy_a)}%   ({path_a})",
         f"B            {c.model_b}: {percent(c.accuracy_b)}%   ({path_b})",
         f"A - B        {100 * c.difference:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}] "
-        f"(paired bootstrap over problems, seed {c.bootstrap_seed}, {c.bootstrap_resamples} resamples)",
+        "(paired t over problems)",
         f"p-value      {c.p_value:.4g} ({c.test} test, two-sided)",
         f"detectable   {_detectable(c)} (80% power, α = 0.05)",
         f"won by A     {len(c.won_by_a)}: {_problem_list(c.won_by_a)}",

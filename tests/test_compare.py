@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ from harness.compare import (
     compare_scores,
     exact_sign_flip_p,
     mcnemar_exact_p,
-    paired_bootstrap_ci,
     paired_permutation_p,
+    paired_t_interval,
 )
 from harness.results import read_score_file
 from harness.scoring.power import minimum_detectable_difference, paired_design
@@ -81,10 +82,15 @@ def test_permutation_p_with_a_denominator_is_exact_at_any_size() -> None:
         paired_permutation_p([0.1, 0.2], denominator=8)
 
 
-def test_bootstrap_ci_of_a_constant_difference_is_that_constant() -> None:
-    assert paired_bootstrap_ci([0.25] * 8, resamples=200) == pytest.approx((0.25, 0.25))
-    lo, hi = paired_bootstrap_ci([1.0, 0.0] * 10, seed=5, resamples=2000)
-    assert 0.2 < lo < 0.5 < hi < 0.8
+def test_t_interval_of_the_mean_difference() -> None:
+    assert paired_t_interval([0.25] * 8) == pytest.approx((0.25, 0.25))
+    # Mean 1/2, sample deviation sqrt(20/19)/2 over 20 problems; t(19) = 2.093.
+    half = 2.093 * math.sqrt(20 / 19) / 2 / math.sqrt(20)
+    assert paired_t_interval([1.0, 0.0] * 10) == pytest.approx((0.5 - half, 0.5 + half), abs=1e-3)
+    # Mean 2/3, deviation sqrt(1/3), t(2) = 4.303: the upper end is clipped at a difference of 1.
+    assert paired_t_interval([1.0, 1.0, 0.0]) == (pytest.approx(2 / 3 - 4.303 / 3, abs=1e-3), 1.0)
+    with pytest.raises(ValueError, match="at least 2 problems"):
+        paired_t_interval([0.5])
 
 
 def test_identical_files_differ_by_nothing(tmp_path: Path) -> None:
@@ -168,7 +174,7 @@ def test_command_line_compare(tmp_path: Path) -> None:
     assert f"p-value      {mcnemar_exact_p(10, 1):.4g} (exact McNemar test" in done.stdout
     assert "won by A     10: p0, p1" in done.stdout and "won by B     1: p11" in done.stdout
     # 12 problems, one sample each: only the population view can be planned.
-    assert "points over a population of problems, not estimable on these problems with one sample" in done.stdout
+    assert "over a population of problems, not estimable on these problems with one sample" in done.stdout
     refused = harness("compare", str(a), str(other))
     assert refused.returncode == 2 and "different protocols" in refused.stderr
     assert "--force" in refused.stderr and "Traceback" not in refused.stderr

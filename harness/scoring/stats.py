@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
 
@@ -84,6 +85,7 @@ def _t_central_mass(t: float, df: int) -> float:
     return 2 / math.pi * (theta + sin * total)
 
 
+@lru_cache(maxsize=4096)  # intervals and planning ask for the same few (probability, df) pairs
 def t_quantile(probability: float, df: int) -> float:
     """Upper quantile of Student's t with df degrees of freedom (probability in (0.5, 1)), by bisection."""
     if not 0.5 < probability < 1.0 or df < 1:
