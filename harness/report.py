@@ -158,9 +158,11 @@ def _detectable(c: Comparison) -> str:
     if c.detectable_population is None:
         return "not estimable (fewer than 6 problems, or the two runs agree on every problem)"
     population = f"{100 * c.detectable_population:.1f} points over a population of problems"
+    # Below ~20 problems the closed form overstates the exact test's power (scoring/power.py).
+    rough = " (rough: fewer than 20 problems)" if c.n_problems < 20 else ""
     if c.detectable_fixed is None:
-        return f"{population}, not estimable on these problems with one sample per problem"
-    return f"{population}, {100 * c.detectable_fixed:.1f} on these problems"
+        return f"{population}, not estimable on these problems with one sample per problem{rough}"
+    return f"{population}, {100 * c.detectable_fixed:.1f} on these problems{rough}"
 
 
 def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:

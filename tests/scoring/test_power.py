@@ -29,6 +29,9 @@ def test_design_from_counts_uses_the_unbiased_estimates() -> None:
     assert design.fixed is not None
     assert design.fixed.moving_variance == pytest.approx(np.mean(a * (1 - a) / 7 + b * (1 - b) / 7))
     assert design.fixed.step == design.population.step == pytest.approx(1 / 8)
+    # Excess kurtosis of the sign-flip distribution of Σ ±d_i: -2 Σd⁴ / (Σd²)².
+    d = a - b
+    assert design.population.null_kurtosis == pytest.approx(-2 * np.sum(d**4) / np.sum(d**2) ** 2)
     assert design.noise("fixed") is design.fixed
 
 
