@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from harness.leaderboard import build_leaderboard, column_rank_intervals
 from harness.scoring.ranks import rank_intervals
 from harness.scoring.stats import StatsError
+from tests.test_leaderboard import write_result
 
 
 def per_problem(counts: list[int], n: int) -> dict[str, tuple[int, int]]:
@@ -32,8 +36,8 @@ def test_close_models_share_an_interval_and_identical_ones_a_rank() -> None:
     results = {
         "a": per_problem(base, 8),
         "a-copy": per_problem(base, 8),
-        # One sample fewer on some problems and one more on others: 2 samples fewer in all.
-        "b": per_problem([c - (i % 5 == 1) + (i % 10 == 6) for i, c in enumerate(base)], 8),
+        # One sample fewer on six problems and one more on three others: 3 samples fewer in all.
+        "b": per_problem([c - (i % 5 == 1) + (i % 10 == 3) for i, c in enumerate(base)], 8),
         "far": per_problem([c // 4 for c in base], 8),
     }
     # Over problems the copies draw the same problems, tie in every replicate and share the better
@@ -80,3 +84,19 @@ def test_bad_inputs_are_refused_with_the_reason() -> None:
         rank_intervals({"a": per_problem([5], 4), "b": per_problem([0], 4)})
     with pytest.raises(StatsError, match="0 < level < 1"):
         rank_intervals({"a": per_problem([1], 4), "b": per_problem([0], 4)}, level=95)
+
+
+def test_a_leaderboard_column_ranks_its_models(tmp_path: Path) -> None:
+    strong = [[i % 5 != 0] for i in range(40)]  # 80%
+    close = [[i % 5 != 0 and i != 3] for i in range(40)]  # one problem fewer: 77.5%
+    weak = [[i % 5 == 0] for i in range(40)]  # 20%
+    for name, grid in (("strong", strong), ("close", close), ("weak", weak)):
+        write_result(tmp_path, name, grid)
+    board = build_leaderboard(tmp_path)
+    [column] = board.columns
+    intervals = column_rank_intervals(board, column, seed=4)
+    assert [(r.model, r.rank, r.best, r.worst) for r in intervals] == [
+        ("strong hf float32 rev1", 1, 1, 1),  # never below close: it wins every problem close wins
+        ("close hf float32 rev1", 2, 1, 2),  # ties strong whenever problem 3 is not drawn
+        ("weak hf float32 rev1", 3, 3, 3),
+    ]
