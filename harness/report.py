@@ -161,7 +161,7 @@ def _detectable(c: Comparison) -> str:
     # Below ~20 problems the closed form overstates the exact test's power (scoring/power.py).
     rough = " (rough: fewer than 20 problems)" if c.n_problems < 20 else ""
     if c.detectable_fixed is None:
-        return f"{population}, not estimable on these problems with one sample per problem{rough}"
+        return f"{population}, not estimable on these problems (needs 2+ samples per problem){rough}"
     return f"{population}, {100 * c.detectable_fixed:.1f} on these problems{rough}"
 
 

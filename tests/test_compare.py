@@ -174,7 +174,7 @@ def test_command_line_compare(tmp_path: Path) -> None:
     assert f"p-value      {mcnemar_exact_p(10, 1):.4g} (exact McNemar test" in done.stdout
     assert "won by A     10: p0, p1" in done.stdout and "won by B     1: p11" in done.stdout
     # 12 problems, one sample each: only the population view can be planned.
-    assert "over a population of problems, not estimable on these problems with one sample" in done.stdout
+    assert "over a population of problems, not estimable on these problems (needs 2+ samples" in done.stdout
     refused = harness("compare", str(a), str(other))
     assert refused.returncode == 2 and "different protocols" in refused.stderr
     assert "--force" in refused.stderr and "Traceback" not in refused.stderr
