@@ -81,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--force", action="store_true", help="compare even when the protocols differ (output is marked)"
     )
-    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
-    compare.add_argument("--resamples", type=int, default=10000, help="bootstrap/permutation resamples")
+    compare.add_argument(
+        "--seed", type=int, default=0, help="seed of Monte Carlo permutation draws (past the exact limit)"
+    )
+    compare.add_argument(
+        "--resamples", type=int, default=10000, help="Monte Carlo permutation draws (past the exact limit)"
+    )
 
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
     merge.add_argument("config", type=Path)
