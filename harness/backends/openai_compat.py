@@ -4,7 +4,7 @@ One HTTP request per Request: each sample keeps its own seed, and a failed reque
 whole group. A thread pool keeps `concurrency` requests in flight; the server does the batching.
 
 `timeout_s` is a deadline on each attempt as a whole (see http_deadline). A request that fails for good
-(after its retries, or at once for a 4xx) calls off the others: requests in
+(after its retries, or at once for a 4xx or another model's answer) calls off the others: requests in
 flight are cut off, none is retried or sent after it, and what finished before is still yielded.
 A sample's `seconds` is the time of its successful attempt alone: failed attempts and the backoff between
 them are not generation, and counting them would understate the engine's tokens/s (the run's whole
@@ -32,6 +32,7 @@ from harness.backends.http_retry import (
     request_json,
     with_retries,
 )
+from harness.backends.served_model import ServedModels
 from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
 OPTIONS = frozenset(
@@ -47,6 +48,7 @@ OPTIONS = frozenset(
         "chat_template",
         "revision",
         "extra_body",
+        "allow_model_mismatch",
     }
 )
 # owned_by values that name an engine; others ("me", "system", "library") say nothing useful.
@@ -86,6 +88,12 @@ class OpenAICompatBackend:
         self._template_source = _load_template(opts.get("chat_template"))
         self._template = _compile_template(self._template_source) if self._template_source else None
         self._revision = opts.get("revision")
+        allow_mismatch = opts.get("allow_model_mismatch", False)
+        if not isinstance(allow_mismatch, bool):
+            raise BackendError(
+                f"model.options.allow_model_mismatch: expected true or false, got {allow_mismatch!r}"
+            )
+        self._served_models = ServedModels(spec.path, allow_mismatch)
         self._served = self._check_server()
 
     # -- start-up check -------------------------------------------------------------------------------
@@ -136,6 +144,9 @@ class OpenAICompatBackend:
                 "concurrency": self.concurrency,
                 "owned_by": owned_by or None,
                 "server_header": self._served["server_header"],
+                # What the answers said produced them (None until the first answer, or if none said).
+                "served_model": self._served_models.recorded(),
+                **({"allow_model_mismatch": True} if self._served_models.allow_mismatch else {}),
                 # Engine-specific request fields (e.g. repeat_penalty) change what is sampled.
                 **({"extra_body": dict(self.extra_body)} if self.extra_body else {}),
             },
@@ -183,6 +194,7 @@ class OpenAICompatBackend:
             started = time.perf_counter()  # per attempt: backoff and failed attempts are not generation
             payload, _ = request_json("POST", url, body, self._headers, self.timeout_s, group)
             seconds = time.perf_counter() - started
+            self._served_models.check(payload, redact_url(url))
             return self._parse(payload, request, seconds)
 
         try:

@@ -2,7 +2,7 @@
 
 Each test injects one fault and asserts what the backend must do about it: how long it may take (bounds
 with generous slack for a shared machine), how many requests reach the server, whether the client hung
-up on the requests it gave up on, what a sample's `seconds` counts.
+up on the requests it gave up on, what a sample's `seconds` counts, and which model name is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fault_server import Answer, Drip, Drop, Fault, FaultServer, Stall
 
 from harness.backends.base import BackendError
 from harness.backends.openai_compat import OpenAICompatBackend
+from harness.backends.served_model import same_model
 from harness.types import ChatMessage, Completion, ModelSpec, Request, Sampling
 
 
@@ -166,3 +167,79 @@ def test_a_consumer_that_stops_reading_cancels_what_is_in_flight(serve: Callable
     assert outcomes.pop("p0") == "answered"
     assert set(outcomes) <= {"p1", "p2", "p3"} and set(outcomes.values()) == {"client_gone"}
     assert all(p.arrived <= closed for p in server.posts)
+
+
+# -- the model the answers name ------------------------------------------------------------------------
+
+
+def test_answers_from_another_model_are_refused_with_both_names(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer(), listed=("fake",), answer_model="llama-3-8b-instruct")
+    backend = backend_for(server, concurrency=1)
+    got, error, _ = run_until_failure(backend, requests_for(3))
+    assert got == []
+    assert "'llama-3-8b-instruct'" in error and "'fake'" in error and "allow_model_mismatch: true" in error
+    assert server.count() == 1  # not retried, and nothing else sent
+    assert backend.info().extra["served_model"] == "llama-3-8b-instruct"
+
+
+def test_an_allowed_mismatch_is_recorded_with_both_names(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer(), listed=("fake",), answer_model="llama-3-8b-instruct")
+    backend = backend_for(server, allow_model_mismatch=True)
+    assert backend.info().extra["served_model"] is None  # nothing answered yet
+    assert len(list(backend.generate(requests_for(3)))) == 3
+    info = backend.info()
+    assert (info.path, info.extra["served_model"], info.extra["allow_model_mismatch"]) == (
+        "fake",
+        "llama-3-8b-instruct",
+        True,
+    )
+
+
+def test_a_path_variant_of_the_name_is_accepted_and_recorded_as_given(
+    serve: Callable[..., FaultServer],
+) -> None:
+    server = serve(
+        lambda n, _: Answer(),
+        listed=("Qwen2.5-0.5B-Instruct",),
+        answer_model="/models/Qwen/Qwen2.5-0.5B-Instruct",
+    )
+    backend = backend_for(server, model="Qwen2.5-0.5B-Instruct")
+    assert len(list(backend.generate(requests_for(2)))) == 2
+    assert backend.info().extra["served_model"] == "/models/Qwen/Qwen2.5-0.5B-Instruct"
+    assert "allow_model_mismatch" not in backend.info().extra
+
+
+def test_answers_that_name_no_model_are_accepted_and_recorded_as_none(
+    serve: Callable[..., FaultServer],
+) -> None:
+    server = serve(lambda n, _: Answer(), answer_model=None)
+    backend = backend_for(server)
+    assert len(list(backend.generate(requests_for(2)))) == 2
+    assert backend.info().extra["served_model"] is None
+
+
+@pytest.mark.parametrize(
+    ("requested", "served", "same"),
+    [
+        ("fake", "fake", True),
+        ("Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct", True),
+        ("Qwen/Qwen2.5-7B-Instruct", "/data/hf/Qwen/Qwen2.5-7B-Instruct", True),
+        ("model.gguf", "C:\\models\\model.gguf", True),
+        ("llama3", "llama3:latest", True),
+        ("Qwen/Qwen2.5-7B-Instruct", "someone/Qwen2.5-7B-Instruct", False),
+        ("Qwen2.5-7B-Instruct", "Qwen2.5-72B-Instruct", False),
+        ("llama3", "llama3:70b", False),
+        ("gpt-4o", "gpt-4o-2024-08-06", False),
+        ("fake", "", False),
+    ],
+)
+def test_which_served_names_count_as_the_requested_model(requested: str, served: str, same: bool) -> None:
+    assert same_model(requested, served) is same
+
+
+def test_allow_model_mismatch_must_be_a_boolean(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer())
+    with pytest.raises(BackendError, match="allow_model_mismatch: expected true or false, got 'yes'"):
+        backend_for(server, allow_model_mismatch="yes")
+    with pytest.raises(BackendError, match="timeout_s: expected a number of seconds above 0, got 0"):
+        backend_for(server, timeout_s=0)
