@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 # A sentinel for "name the model the client asked for", the usual server behaviour.
@@ -104,11 +106,12 @@ class FaultServer:
     """Serves `listed` in /v1/models and answers POSTs as `plan` says.
 
     `answer_model` is the name normal answers give in their `model` field: ECHO repeats the request's,
-    a string names that model whatever was asked, None leaves the field out.
+    a string names that model whatever was asked, None leaves the field out. With `tls` (certificate and
+    key files) it serves HTTPS.
     """
 
     def __init__(self, plan: Plan, listed: tuple[str, ...] = ("fake",), answer_model: str | None = ECHO,
-                 owned_by: str = "vllm"):  # fmt: skip
+                 owned_by: str = "vllm", tls: tuple[Path, Path] | None = None):  # fmt: skip
         self.plan = plan
         self.listed = listed
         self.answer_model = answer_model
@@ -118,7 +121,16 @@ class FaultServer:
         self._stopping = threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            # The handshake happens in the handler's thread, on its first read.
+            self.httpd.socket = context.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         # A short poll interval: close() waits for the serving loop to notice.
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
@@ -249,11 +261,9 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                     return False
                 readable, _, _ = select.select([self.connection], [], [], left)
                 if readable:
-                    try:
-                        if not self.connection.recv(1, socket.MSG_PEEK):
-                            return True
-                    except OSError:
-                        return True
+                    # The client sends nothing after its request, so anything readable is its hang-up:
+                    # EOF, a reset, or (under TLS) a close alert.
+                    return True
             return False
 
     return Handler

@@ -65,6 +65,7 @@ def test_greedy_chat_returns_text_tokens_and_finish_reasons(server_url: str) -> 
     info = backend.info()
     assert (info.backend, info.batch_size, info.revision) == ("openai", 3, None)
     assert info.extra["concurrency"] == 3
+    assert info.extra["served_model"] == SERVED_NAME  # llama-cpp-python's server names the alias it serves
 
 
 @pytest.mark.slow

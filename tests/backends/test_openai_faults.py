@@ -7,8 +7,11 @@ up on the requests it gave up on, what a sample's `seconds` counts, and which mo
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,6 +84,39 @@ def test_a_stalled_request_is_cut_off_at_timeout_s_and_retried(serve: Callable[.
     assert "failed 3 times" in error
     server.wait_until_settled()
     assert server.outcomes() == ["client_gone"] * 3
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 that the client trusts (through SSL_CERT_FILE)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return cert, key
+
+
+def test_over_https_the_deadline_holds_too(
+    serve: Callable[..., FaultServer], certificate: tuple[Path, Path]
+) -> None:
+    server = serve(
+        lambda n, _: Answer(text="secure") if n == 1 else Drip(interval_s=0.2, headers=True), tls=certificate
+    )
+    assert server.url.startswith("https://")
+    backend = backend_for(server, timeout_s=1.0, max_retries=0)
+    (completion,) = list(backend.generate(requests_for(1)))
+    assert completion.text == "secure"
+    start = time.monotonic()
+    _, error, ended = run_until_failure(backend, requests_for(1))
+    assert 0.9 <= ended - start < 3.0 and "no complete answer within timeout_s = 1 s" in error
+    server.wait_until_settled()
+    assert server.outcomes() == ["answered", "client_gone"]
 
 
 # -- transient faults are retried ---------------------------------------------------------------------
