@@ -14,11 +14,12 @@ connection class is wrapped so the attempt can find its socket.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import socket
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 DEADLINE = "deadline"
@@ -56,9 +57,6 @@ class Attempt:
             connection.close()
             raise ConnectionAbortedError(f"attempt {reason}")
 
-    def opener(self) -> urllib.request.OpenerDirector:
-        return urllib.request.build_opener(_WatchedHTTPHandler(self), _WatchedHTTPSHandler(self))
-
 
 class RequestGroup:
     """The attempts of one batch of work. `cancel()` cuts off every open attempt and refuses new ones."""
@@ -67,6 +65,9 @@ class RequestGroup:
         self._lock = threading.Lock()
         self._open: set[Attempt] = set()
         self.cancelled = threading.Event()
+        # One opener for all attempts (building one costs ~0.7 ms, mostly reading proxy settings); its
+        # handlers find the attempt of the calling thread.
+        self.opener = urllib.request.build_opener(_WatchedHTTPHandler(), _WatchedHTTPSHandler())
 
     def cancel(self) -> None:
         with self._lock:
@@ -77,7 +78,8 @@ class RequestGroup:
 
     @contextlib.contextmanager
     def attempt(self, timeout_s: float) -> Iterator[Attempt]:
-        """An attempt that is cut off `timeout_s` seconds from now unless it ends first.
+        """An attempt that is cut off `timeout_s` seconds from now unless it ends first; requests sent
+        through `self.opener` from this thread inside the block belong to it.
 
         Raises `GroupCancelled` instead of starting when the group is already cancelled.
         """
@@ -89,9 +91,11 @@ class RequestGroup:
         timer = threading.Timer(timeout_s, attempt.cut, args=(DEADLINE,))
         timer.daemon = True
         timer.start()
+        _this_thread.attempt = attempt
         try:
             yield attempt
         finally:
+            _this_thread.attempt = None
             timer.cancel()
             with self._lock:
                 self._open.discard(attempt)
@@ -104,26 +108,43 @@ class GroupCancelled(Exception):
 # -- urllib plumbing ----------------------------------------------------------------------------------
 
 
-def _watched(base: type[http.client.HTTPConnection], attempt: Attempt) -> Callable[..., Any]:
-    """A connection factory for urllib's do_open: `base`, telling `attempt` about its socket."""
+class _ReportsSocket:
+    """Mixin for urllib's connection classes: tells the attempt its socket once connected."""
 
-    class Watched(base):  # type: ignore[valid-type,misc]
-        def connect(self) -> None:
-            super().connect()
-            attempt.connected(self)
+    def __init__(self, *args: Any, attempt: Attempt, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._attempt = attempt
 
-    return Watched
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._attempt.connected(self)  # type: ignore[arg-type]
+
+
+class _WatchedHTTPConnection(_ReportsSocket, http.client.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_ReportsSocket, http.client.HTTPSConnection):
+    pass
+
+
+_WATCHED = {
+    http.client.HTTPConnection: _WatchedHTTPConnection,
+    http.client.HTTPSConnection: _WatchedHTTPSConnection,
+}
+
+
+_this_thread = threading.local()  # .attempt: the attempt the calling thread is making, if any
 
 
 class _Watching:
-    """Mixin for urllib's handlers: every connection they open reports to the attempt."""
-
-    def __init__(self, attempt: Attempt):
-        super().__init__()
-        self._attempt = attempt
+    """Mixin for urllib's handlers: every connection they open reports to the calling thread's attempt."""
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
-        return super().do_open(_watched(http_class, self._attempt), req, **kwargs)  # type: ignore[misc]
+        attempt = getattr(_this_thread, "attempt", None)
+        if attempt is not None:
+            http_class = functools.partial(_WATCHED[http_class], attempt=attempt)
+        return super().do_open(http_class, req, **kwargs)  # type: ignore[misc]
 
 
 class _WatchedHTTPHandler(_Watching, urllib.request.HTTPHandler):

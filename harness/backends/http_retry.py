@@ -88,9 +88,10 @@ def request_json(
     if data is not None:
         all_headers["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=data, headers=all_headers, method=method)
+    group = group or RequestGroup()
     try:
-        with (group or RequestGroup()).attempt(timeout_s) as attempt:
-            raw, resp_headers = _exchange(attempt, req, url, timeout_s)
+        with group.attempt(timeout_s) as attempt:
+            raw, resp_headers = _exchange(group.opener, attempt, req, url, timeout_s)
     except GroupCancelled:
         raise Cancelled() from None
     # Whatever the transport said once the socket was shut down (a reset, a short read, a truncated
@@ -109,11 +110,15 @@ def request_json(
 
 
 def _exchange(
-    attempt: Attempt, req: urllib.request.Request, url: str, timeout_s: float
+    opener: urllib.request.OpenerDirector,
+    attempt: Attempt,
+    req: urllib.request.Request,
+    url: str,
+    timeout_s: float,
 ) -> tuple[bytes | None, Mapping[str, str]]:
     """Send the request and read the whole answer; (None, {}) when the attempt was cut off."""
     try:
-        with attempt.opener().open(req, timeout=timeout_s) as resp:
+        with opener.open(req, timeout=timeout_s) as resp:
             raw = resp.read()
             return raw, {k.lower(): v for k, v in resp.headers.items()}
     except urllib.error.HTTPError as err:
