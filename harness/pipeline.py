@@ -204,6 +204,8 @@ def run_task(
             backend = session.get()
             save_model_info(model_info_path, backend.info())
             generate_into(journal, backend, pending, plan.spec.name, progress)
+            # Again: some facts are only known from the answers (the model a server says it served).
+            save_model_info(model_info_path, backend.info())
         finally:  # an interrupted session's time counts too: its completions are kept
             generating = time.monotonic() - generation_started
             add_generation_seconds(journal_path, generating)
