@@ -148,7 +148,11 @@ def gpu_parts(
             init_nvml(nvml)
     except NvmlUnavailable as error:
         return _gpu_without_nvml(settings, device, nvidia_proc, str(error))
-    indices = visible_device_indices(nvml, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    try:
+        indices = visible_device_indices(nvml, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    except nvml.NVMLError as error:
+        nvml.nvmlShutdown()
+        return _gpu_without_nvml(settings, device, nvidia_proc, f"NVML could not list the GPUs: {error}")
     ordinal = device.removeprefix("cuda:")
     if device.startswith("cuda:") and ordinal.isdigit():  # torch's cuda:N counts the visible GPUs
         indices = indices[int(ordinal) : int(ordinal) + 1]

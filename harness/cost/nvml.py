@@ -106,8 +106,13 @@ class NvmlMeter:
         if indices is None:
             indices = visible_device_indices(nvml, os.environ.get("CUDA_VISIBLE_DEVICES"))
         for index in indices:
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            self._gpus.append(self._open(index, _text(nvml.nvmlDeviceGetName(handle)), handle))
+            try:
+                handle = nvml.nvmlDeviceGetHandleByIndex(index)
+                name = _text(nvml.nvmlDeviceGetName(handle))
+            except nvml.NVMLError as error:
+                self._gpus.append(_Gpu(index, f"GPU {index}", None, "none", reason=f"not readable ({error})"))
+                continue
+            self._gpus.append(self._open(index, name, handle))
         if any(gpu.source == "power" for gpu in self._gpus):
             self._poller = Poller(self.sample_power, self._sample_s, "harness-nvml-power")
             self._poller.start()
@@ -134,22 +139,35 @@ class NvmlMeter:
                 gpu.samples.append((self._clock(), watts))
 
     def stop(self) -> list[EnergyReading]:
+        """One reading per GPU; a GPU whose readings failed mid-run is unknown, the run goes on."""
+        nvml, poller, self._poller = self.nvml, self._poller, None
         try:
-            if self._poller is not None:
-                self._poller.stop()  # its last poll is the final sample
+            if poller is not None:
+                try:
+                    poller.stop()  # its last poll is the final sample
+                except nvml.NVMLError as error:
+                    for gpu in self._gpus:
+                        if gpu.source == "power":
+                            gpu.source, gpu.reason = "none", f"power sampling failed mid-run ({error})"
             return [self._reading(gpu) for gpu in self._gpus]
         finally:
-            self._poller = None
-            self.nvml.nvmlShutdown()
+            nvml.nvmlShutdown()
 
     def _reading(self, gpu: _Gpu) -> EnergyReading:
         device = f"gpu{gpu.index}"
         if gpu.source == "counter":
-            end_mj = int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(gpu.handle))
+            try:
+                end_mj = int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(gpu.handle))
+            except self.nvml.NVMLError as error:
+                end_mj, gpu.reason = -1, f"the energy counter could not be read at the end ({error})"
+            if end_mj < gpu.start_mj:
+                gpu.reason = gpu.reason or "the energy counter went backwards (driver reloaded?)"
+                return EnergyReading(
+                    device, None, "unknown", "nvml-energy-counter", f"{gpu.name}: {gpu.reason}"
+                )
             detail = f"NVML total energy counter of {gpu.name} (whole board, all processes on it)"
-            return EnergyReading(
-                device, (end_mj - gpu.start_mj) / 1000.0, "measured", "nvml-energy-counter", detail
-            )
+            joules = (end_mj - gpu.start_mj) / 1000.0
+            return EnergyReading(device, joules, "measured", "nvml-energy-counter", detail)
         if gpu.source == "power":
             joules = trapezoid_joules(gpu.samples)
             detail = (

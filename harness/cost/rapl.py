@@ -111,8 +111,12 @@ class RaplMeter:
     def stop(self) -> list[EnergyReading]:
         if self._poller is None:
             raise RuntimeError("RaplMeter.stop() called before start()")
-        self._poller.stop()
-        self._poller = None
+        poller, self._poller = self._poller, None
+        try:
+            poller.stop()
+        except (OSError, ValueError) as error:  # a counter vanished or changed form mid-run
+            why = f"a RAPL counter could not be read during the run: {error}"
+            return [EnergyReading(f"cpu {zone.name}", None, "unknown", "rapl", why) for zone in self.zones]
         detail = (
             "RAPL package energy counter via {file}, read every {poll:g} s to catch wrap-arounds; "
             "whole package, all processes on it"

@@ -28,6 +28,7 @@ class FakeGpu:
     uuid: str
     energy_mj: int | None = 0  # None: no total energy counter on this board
     power_mw: int | None = 0  # None: no power reading either
+    lost: bool = False  # True: every call about this GPU fails, as when it falls off the bus
 
 
 class FakeNvml:
@@ -54,18 +55,26 @@ class FakeNvml:
         return self.gpus[index]
 
     def nvmlDeviceGetName(self, handle: FakeGpu) -> str:
+        _check(handle)
         return handle.name
 
     def nvmlDeviceGetUUID(self, handle: FakeGpu) -> bytes:  # older pynvml returns bytes
         return handle.uuid.encode()
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle: FakeGpu) -> int:
+        _check(handle)
         if handle.energy_mj is None:
             raise NVMLError_NotSupported("Not Supported")
         return handle.energy_mj
 
     def nvmlDeviceGetPowerUsage(self, handle: FakeGpu) -> int:
+        _check(handle)
         if handle.power_mw is None:
             raise NVMLError_NotSupported("Not Supported")
         self.power_reads += 1
         return handle.power_mw
+
+
+def _check(handle: FakeGpu) -> None:
+    if handle.lost:
+        raise NVMLError("GPU is lost")

@@ -76,6 +76,39 @@ def test_a_board_without_counter_or_power_is_unknown_not_zero() -> None:
     assert "no energy counter" in reading.detail and "no power reading" in reading.detail
 
 
+def test_failures_during_the_run_make_that_gpu_unknown_not_the_run_fail() -> None:
+    counter = FakeGpu("A", "GPU-1", energy_mj=5000)
+    backwards = FakeGpu("B", "GPU-2", energy_mj=9000)
+    sampled = FakeGpu("C", "GPU-3", energy_mj=None, power_mw=100_000)
+    nvml = FakeNvml([counter, backwards, sampled])
+    init_nvml(nvml)
+    meter = NvmlMeter(nvml, [0, 1, 2], sample_s=3600)
+    meter.start()
+    counter.lost = sampled.lost = True
+    backwards.energy_mj = 10  # the driver was reloaded
+    readings = meter.stop()
+    assert [(r.device, r.joules, r.kind) for r in readings] == [
+        ("gpu0", None, "unknown"),
+        ("gpu1", None, "unknown"),
+        ("gpu2", None, "unknown"),
+    ]
+    assert "could not be read at the end (GPU is lost)" in readings[0].detail
+    assert "went backwards" in readings[1].detail
+    assert "power sampling failed mid-run (GPU is lost)" in readings[2].detail
+    assert nvml.initialised == 0
+
+
+def test_a_gpu_lost_before_the_start_is_unknown() -> None:
+    nvml = FakeNvml([FakeGpu("A", "GPU-1", lost=True), FakeGpu("B", "GPU-2", energy_mj=0)])
+    init_nvml(nvml)
+    meter = NvmlMeter(nvml, [0, 1])
+    meter.start()
+    nvml.gpus[1].energy_mj = 4000
+    lost, fine = meter.stop()
+    assert (lost.kind, fine.joules) == ("unknown", 4.0)
+    assert "not readable (GPU is lost)" in lost.detail
+
+
 def test_each_gpu_gets_its_own_reading() -> None:
     gpus = [FakeGpu("A", "GPU-1", energy_mj=0), FakeGpu("B", "GPU-2", energy_mj=1000)]
     nvml = FakeNvml(gpus)

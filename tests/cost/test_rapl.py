@@ -82,6 +82,15 @@ def test_background_poll_runs_while_work_goes_on(powercap: dict[str, Path]) -> N
     assert reading.joules == pytest.approx(3.9)
 
 
+def test_a_counter_lost_mid_run_is_unknown_not_a_crash(powercap: dict[str, Path]) -> None:
+    meter = RaplMeter(find_package_zones(powercap["root"]), poll_s=3600)
+    meter.start()
+    powercap["pkg1"].unlink()
+    readings = meter.stop()
+    assert [(r.joules, r.kind) for r in readings] == [(None, "unknown"), (None, "unknown")]
+    assert "could not be read during the run" in readings[0].detail
+
+
 def test_missing_tree_says_so(tmp_path: Path) -> None:
     with pytest.raises(RaplUnavailable, match="does not exist"):
         find_package_zones(tmp_path / "absent")
