@@ -248,7 +248,7 @@ def sweep_phase(backend: Any, prompts: list[str], sizes: dict[str, Any], budget:
     for batch in sizes["batch_sizes"]:
         if not budget.allows(f"  batch {batch:4d}"):
             break
-        count = max(batch, len(prompts))
+        count = 2 * batch  # two full batches, prompts reused in turn
         requests = [
             Request("sweep", f"p{i}", 0, (ChatMessage("user", prompts[i % len(prompts)]),), sampling, seed=i)
             for i in range(count)

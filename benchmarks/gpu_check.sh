@@ -6,7 +6,7 @@
 #   bash benchmarks/gpu_check.sh [gpu_check.py run options]                     # GPU machine, offline
 #   bash benchmarks/gpu_check.sh --cpu [options]                                # dry run on a CPU machine
 #
-# It uses the Python it finds ($PYTHON, else python3; for --cpu, .venv/bin/python when present) with
+# It uses the Python it finds ($PYTHON, else python3; .venv/bin/python for --cpu and --prepare) with
 # whatever that Python has installed (torch, transformers, nvidia-ml-py), installs the carried wheels
 # and the harness with --no-deps into a throwaway virtualenv that sees those packages, and runs
 # benchmarks/gpu_check.py under a 5-minute limit. Nothing is downloaded and nothing outside the
@@ -18,7 +18,9 @@ bundle=${GPU_CHECK_BUNDLE:-$repo/benchmarks/gpu_bundle}
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   python=python3
-  if [ "${1:-}" = "--cpu" ] && [ -x "$repo/.venv/bin/python" ]; then python=$repo/.venv/bin/python; fi
+  case "${1:-}" in  # both run on a development machine, whose packages live in .venv
+    --cpu | --prepare) if [ -x "$repo/.venv/bin/python" ]; then python=$repo/.venv/bin/python; fi ;;
+  esac
 fi
 
 if [ "${1:-}" = "--prepare" ]; then
@@ -73,6 +75,6 @@ echo "setup: virtualenv and harness installed in $((SECONDS - started)) s"
 
 cd "$work"  # the installed harness is imported, not the checkout's
 budget=$((250 - (SECONDS - started)))  # phases start only inside this; timeout is the hard stop
-timeout --signal=INT $((295 - (SECONDS - started))) "$venv_python" "$repo/benchmarks/gpu_check.py" run --bundle "$bundle" \
+timeout --signal=INT $((295 - (SECONDS - started))) "$venv_python" -u "$repo/benchmarks/gpu_check.py" run --bundle "$bundle" \
   --budget-s "$budget" "$@"
 echo "gpu check done in $((SECONDS - started)) s"

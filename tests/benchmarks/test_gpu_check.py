@@ -60,7 +60,7 @@ def test_dry_run_installs_the_harness_and_runs_every_phase(bundle: Path) -> None
     assert "/venv/" in harness_line and str(REPO) not in harness_line  # the installed copy, not the checkout
     assert "random weights, 1 layers" in out
     assert "plain transformers loop: 8 tokens in" in out and "ratio harness/plain" in out
-    assert "batch    1: 2 prompts, 8 tokens" in out and "batch    2: 2 prompts, 8 tokens" in out
+    assert "batch    1: 2 prompts, 8 tokens" in out and "batch    2: 4 prompts, 16 tokens" in out
     if importlib.util.find_spec("vllm") is None:
         assert "vllm backend vs raw vLLM: skipped (vLLM is not installed here)" in out
     block = json.loads(out[out.index("{", out.index("cost block")) : out.rindex("}") + 1])
@@ -68,5 +68,5 @@ def test_dry_run_installs_the_harness_and_runs_every_phase(bundle: Path) -> None
     assert block["energy_joules"] > 0
     assert block["per_problem"]["count"] == 2
     assert block["money"] == pytest.approx(3.6 * block["energy_seconds"] / 3600, abs=2e-5)
-    assert block["per_problem"]["generated_tokens"] == 32 / 2  # 16 in the comparison, 16 in the sweep
+    assert block["per_problem"]["generated_tokens"] == 40 / 2  # 16 in the comparison, 8 + 16 in the sweep
     assert out.rstrip().splitlines()[-1].startswith("gpu check done in")
