@@ -8,7 +8,7 @@ specification (ark.intel.com). TDP is the sustained package power under a heavy 
 figure is a plausible ceiling for a busy core and leaves out idle power, DRAM and the rest of the
 machine. Set `cpu_watts_per_core` (and `cpu_power_source`) for your CPU.
 
-GPU: the wall seconds of the span multiplied by a stated board power per GPU and the number of GPUs.
+GPU: the wall seconds of the span multiplied by a stated board power, for each GPU.
 There is no default: GPU boards draw from 70 W to 1000 W, so without `gpu_watts` the GPU is unknown.
 """
 
@@ -88,9 +88,10 @@ class GpuTimeEstimate:
         self._started = self._clock()
 
     def stop(self) -> list[EnergyReading]:
+        """One reading per GPU, so a price per device-hour counts each of them."""
         seconds = max(0.0, self._clock() - self._started)
-        detail = f"{seconds:.3f} wall seconds x {self.gpus} GPU(s) x {self.watts_per_gpu:g} W ({self.source})"
+        detail = f"{seconds:.3f} wall seconds x {self.watts_per_gpu:g} W ({self.source})"
         if self._why:
             detail += f"; {self._why}"
-        joules = seconds * self.gpus * self.watts_per_gpu
-        return [EnergyReading("gpu", joules, "estimated", "gpu-time", detail)]
+        joules = seconds * self.watts_per_gpu
+        return [EnergyReading(f"gpu{i}", joules, "estimated", "gpu-time", detail) for i in range(self.gpus)]

@@ -56,15 +56,18 @@ def test_process_cpu_seconds_counts_real_work_and_finished_children() -> None:
     assert total > 0 and used > 0.1
 
 
-def test_gpu_estimate_multiplies_wall_time_gpus_and_watts() -> None:
+def test_gpu_estimate_multiplies_wall_time_by_watts_for_each_gpu() -> None:
     clock = Counter(50.0)
     estimate = GpuTimeEstimate(700.0, 2, "H100 SXM board power, NVIDIA datasheet", clock=clock, why="no NVML")
     estimate.start()
     clock.value = 60.0
-    (reading,) = estimate.stop()
-    assert (reading.joules, reading.kind, reading.method) == (14_000.0, "estimated", "gpu-time")
-    assert "10.000 wall seconds x 2 GPU(s) x 700 W (H100 SXM board power, NVIDIA datasheet); no NVML" in (
-        reading.detail
+    readings = estimate.stop()
+    assert [(r.device, r.joules, r.kind, r.method) for r in readings] == [
+        ("gpu0", 7000.0, "estimated", "gpu-time"),
+        ("gpu1", 7000.0, "estimated", "gpu-time"),
+    ]
+    assert (
+        readings[0].detail == "10.000 wall seconds x 700 W (H100 SXM board power, NVIDIA datasheet); no NVML"
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from fake_nvml import FakeGpu, FakeNvml
 from powercap_tree import write, zone
 
+from harness.cost.block import gpu_count
 from harness.cost.meter import start_energy_meter
 from harness.cost.readings import EnergyMeasurement, EnergyReading, combine
 from harness.cost.settings import CostSettings
@@ -112,9 +113,10 @@ def test_gpu_without_nvml_is_estimated_from_a_stated_figure_or_unknown(tmp_path:
     blind = FakeNvml([], driver=False)
     settings = CostSettings(gpu_watts=300.0, gpu_power_source="board power limit")
     estimated = run_meter(settings, "hf", "auto", nvml=blind, nvidia_proc=proc, powercap_root=no_rapl)
-    gpu = estimated.readings[0]
-    assert (gpu.device, gpu.kind, gpu.method) == ("gpu", "estimated", "gpu-time")
-    assert "x 2 GPU(s) x 300 W (board power limit); NVML could not start" in gpu.detail
+    gpus = [r for r in estimated.readings if r.method == "gpu-time"]
+    assert [(r.device, r.kind) for r in gpus] == [("gpu0", "estimated"), ("gpu1", "estimated")]
+    assert "wall seconds x 300 W (board power limit); NVML could not start" in gpus[0].detail
+    assert gpu_count(estimated) == 2  # an hourly price pays for both
     unknown = run_meter(CostSettings(), "hf", "cuda", nvml=blind, powercap_root=no_rapl)
     assert (unknown.readings[0].kind, unknown.joules) == ("unknown", None)
     assert "set cost.gpu_watts to estimate" in unknown.readings[0].detail
