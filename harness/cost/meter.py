@@ -12,16 +12,19 @@ Parts, in order of preference:
 
 Why these libraries, and not codecarbon: NVML is read through nvidia-ml-py, NVIDIA's own bindings
 (one pure-Python module over the driver's libnvidia-ml, no dependencies, nothing started or written
-until called). codecarbon reads the same NVML counter and the same RAPL files underneath, but brings
-a dozen dependencies (pandas, requests, rich, typer, click, fief-client, prometheus_client,
-questionary, rapidfuzz, arrow, py-cpuinfo, pynvml, psutil), looks up the machine's location over the
-network (geojs.io, then ipinfo.io; offline it assumes Canada) unless the offline tracker is used,
-writes emissions.csv into the working directory by default, takes a machine-wide lock file
-(/tmp/.codecarbon.lock, so two shards on one machine clash) and installs SIGINT/SIGTERM handlers,
-and samples on a background thread every 15 s. Its CPU fallback is a load curve over machine-wide
-utilisation with constants its own documentation calls unsourced, and its output does not say which
-parts were measured and which estimated. What the score file needs (joules, labelled per part) is
-a few hundred lines here, with no network, no files and one small optional dependency.
+until called). codecarbon (2.8/3.x) reads the same NVML counter and the same RAPL files underneath,
+but brings a dozen dependencies (pandas, requests, rich, typer, click, fief-client,
+prometheus_client, questionary, rapidfuzz, arrow, py-cpuinfo, pynvml, psutil), looks up the
+machine's location over the network (geojs.io, then ipinfo.io, assuming Canada when both fail)
+unless its offline tracker is used, writes emissions.csv into the working directory by default,
+takes a machine-wide lock file (/tmp/.codecarbon.lock: two shards on one machine clash unless
+allow_multiple_runs is set) and installs SIGINT/SIGTERM handlers, and measures on a background
+thread every 15 s. Where no counter is readable it falls back to a load curve over machine-wide CPU
+utilisation whose constants its own documentation calls unsourced, and it adds an estimated RAM
+figure to its total; its result (cpu/gpu/ram energy in kWh) does not say which figure was read from
+a counter and which was estimated. What a score file needs, joules per part labelled with how they
+were obtained, is a few hundred lines here, with no network, no files and one small optional
+dependency.
 """
 
 from __future__ import annotations
