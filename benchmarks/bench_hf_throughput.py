@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,56 @@ def plain_loop(model: Any, tokenizer: Any, prompts: list[str], batch_size: int, 
     return total
 
 
+@dataclass(frozen=True)
+class Side:
+    tokens: int
+    seconds: float  # best of the repeats
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.seconds
+
+
+def compare_with_plain_loop(
+    backend: Any, prompts: list[str], batch_size: int, max_new_tokens: int, repeats: int
+) -> tuple[Side, Side]:
+    """(plain loop, harness backend) on the backend's own loaded model, alternating `repeats` rounds."""
+    from harness.types import ChatMessage, Request, Sampling
+
+    sampling = Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
+    requests = [
+        Request("aime24", f"p{i}", 0, (ChatMessage("user", p),), sampling, seed=i)
+        for i, p in enumerate(prompts)
+    ]
+    backend.batch_size = batch_size
+    # Warm-up so neither side pays for first-call allocations.
+    list(backend.generate(requests[:2]))
+    plain_times, harness_times = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        plain_tokens = plain_loop(backend.model, backend.tokenizer, prompts, batch_size, max_new_tokens)
+        plain_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        harness_tokens = sum(c.output_tokens for c in backend.generate(requests))
+        harness_times.append(time.perf_counter() - started)
+    return Side(plain_tokens, min(plain_times)), Side(harness_tokens, min(harness_times))
+
+
+def print_comparison(
+    plain: Side,
+    harness: Side,
+    target: float,
+    labels: tuple[str, str] = ("plain transformers loop", "harness hf backend"),
+) -> None:
+    width = max(len(label) for label in (*labels, "ratio harness/plain"))
+    for label, side in zip(labels, (plain, harness), strict=True):
+        print(f"{label:<{width}}: {side.tokens} tokens in {side.seconds:.2f} s = {side.rate:.1f} tok/s")
+    print(f"{'ratio harness/plain':<{width}}: {harness.rate / plain.rate:.3f}x (target >= {target}x)")
+
+
 def bench_backend(args: argparse.Namespace) -> None:
     from harness.backends.hf import HFBackend
-    from harness.types import ChatMessage, ModelSpec, Request, Sampling
+    from harness.types import ModelSpec
 
     spec = ModelSpec(
         "bench", "hf", args.model, dtype=args.dtype, device=args.device, batch_size=args.batch_size
@@ -90,32 +138,11 @@ def bench_backend(args: argparse.Namespace) -> None:
     info = backend.info()
     print(f"model {args.model}: dtype {info.dtype}, device {info.device}, {info.engine}")
     prompts = load_problems(args.data, args.prompts)
-    sampling = Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens)
-    requests = [
-        Request("aime24", f"p{i}", 0, (ChatMessage("user", p),), sampling, seed=i)
-        for i, p in enumerate(prompts)
-    ]
-    # Warm-up so neither side pays for first-call allocations.
-    list(backend.generate(requests[:2]))
-    plain_times, harness_times = [], []
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        plain_tokens = plain_loop(
-            backend.model, backend.tokenizer, prompts, args.batch_size, args.max_new_tokens
-        )
-        plain_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        harness_tokens = sum(c.output_tokens for c in backend.generate(requests))
-        harness_times.append(time.perf_counter() - started)
-    plain_rate = plain_tokens / min(plain_times)
-    harness_rate = harness_tokens / min(harness_times)
+    plain, harness = compare_with_plain_loop(
+        backend, prompts, args.batch_size, args.max_new_tokens, args.repeats
+    )
     print(f"{len(prompts)} prompts, batch {args.batch_size}, max_new_tokens {args.max_new_tokens}, greedy")
-    for label, tokens, seconds in (
-        ("plain transformers loop", plain_tokens, min(plain_times)),
-        ("harness hf backend     ", harness_tokens, min(harness_times)),
-    ):
-        print(f"{label}: {tokens} tokens in {seconds:.2f} s = {tokens / seconds:.1f} tok/s")
-    print(f"ratio harness/plain    : {harness_rate / plain_rate:.3f}x (target >= 0.9x)")
+    print_comparison(plain, harness, target=0.9)
 
 
 def bench_plain_process(args: argparse.Namespace) -> None:

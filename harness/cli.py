@@ -88,10 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="compare even when the protocols differ (output is marked)"
     )
     compare.add_argument(
-        "--seed", type=whole_number(0), default=0, help="seed of the bootstrap and permutation draws"
+        "--seed",
+        type=whole_number(0),
+        default=0,
+        help="seed of Monte Carlo permutation draws (past the exact limit)",
     )
     compare.add_argument(
-        "--resamples", type=whole_number(1), default=10000, help="bootstrap/permutation resamples"
+        "--resamples",
+        type=whole_number(1),
+        default=10000,
+        help="Monte Carlo permutation draws (past the exact limit)",
     )
 
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")

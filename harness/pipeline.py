@@ -288,6 +288,8 @@ def generate_pending(
             journal.append(too_long_completion(request))
     runnable = [r for r in pending if fit.fits(r)]
     generate_into(journal, backend, runnable, plan.spec.name, progress)
+    # Again: some facts are only known from the answers (the model a server says it served).
+    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
 
 
 def finish_task(

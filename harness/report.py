@@ -11,6 +11,7 @@ from harness.compare import Comparison
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
 from harness.results import SampleRow, ScoreFile
+from harness.scoring.stats import samples_needed, variance_split
 from harness.sharding import Shard
 
 
@@ -82,7 +83,7 @@ def format_score_file(
         *(f"  - {finding}" for finding in findings),
     ]
     lines = [*warning, ""] if findings else []
-    lines += _score_file_lines(path, record, rows)
+    lines += _score_file_lines(path, record, rows, consistent=not findings)
     if findings:
         lines += ["", *warning]
     return "\n".join(lines)
@@ -98,7 +99,9 @@ def _verdict_text(record: ScoreFile, rows: Sequence[SampleRow] | None) -> str:
     return ", ".join(parts)
 
 
-def _score_file_lines(path: Path, record: ScoreFile, rows: Sequence[SampleRow] | None) -> list[str]:
+def _score_file_lines(
+    path: Path, record: ScoreFile, rows: Sequence[SampleRow] | None, consistent: bool
+) -> list[str]:
     m = record.metrics
     p = record.protocol
     sampling = p["sampling"]
@@ -121,6 +124,8 @@ def _score_file_lines(path: Path, record: ScoreFile, rows: Sequence[SampleRow] |
     )
     if ks:
         lines.append("             " + "  ".join(f"{k} {percent(m[k])}" for k in ks))
+    if consistent:  # the precision of numbers that do not add up would mean nothing (and may not compute)
+        lines += precision_lines(m)
     lines.append(f"verdicts     {_verdict_text(record, rows)}")
     if rows is not None:
         cut = sum(row.finish_reason == "length" for row in rows)
@@ -137,11 +142,63 @@ def _score_file_lines(path: Path, record: ScoreFile, rows: Sequence[SampleRow] |
     return lines
 
 
+PLANNED_HALF_WIDTHS = (0.01, 0.02, 0.05)
+
+
+def precision_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """Standard errors in both views, the variance split, and samples needed (scoring/stats.py)."""
+    per_problem = list(metrics["per_problem"].values())
+    totals = {total for _, total in per_problem}
+    if len(totals) != 1 or len(per_problem) < 2:
+        return []
+    split = variance_split([correct for correct, _ in per_problem], totals.pop())
+    targets = "95% CI of " + " / ".join(f"±{100 * h:g}" for h in PLANNED_HALF_WIDTHS) + " points"
+    fixed = " / ".join(
+        str(samples_needed(split, h, "fixed").samples_per_problem) for h in PLANNED_HALF_WIDTHS
+    )
+    population_se = f"{100 * (split.se_population or 0.0):.1f}"
+    if split.se_fixed is None:
+        return [
+            f"std error    {population_se} points over a population of problems "
+            "(the sampling part needs 2+ samples per problem)",
+            f"n for CI     {targets} on these problems: at most {fixed} samples per problem",
+            "             (one sample per problem bounds the sampling variance by A(1-A))",
+        ]
+    between, within = split.between or 0.0, split.within or 0.0
+    share = 100 * between / (between + within) if between + within > 0 else 0.0
+
+    def population(h: float) -> str:
+        # Out of reach by sampling: the problems needed, at the current samples per problem.
+        need = samples_needed(split, h, "population")
+        if need.samples_per_problem is None:
+            return f"≥{need.problems_needed} problems×{split.samples_per_problem}"
+        return f"{need.samples_per_problem} samples"
+
+    return [
+        f"std error    {100 * split.se_fixed:.1f} points on these problems (sampling only), "
+        f"{population_se} over a population of problems",
+        f"variance     {share:.0f}% between problems, {100 - share:.0f}% within problems (sampling)",
+        f"n for CI     {targets}: {fixed} samples per problem on these problems;",
+        f"             over a population: {' / '.join(population(h) for h in PLANNED_HALF_WIDTHS)}",
+    ]
+
+
 def _problem_list(ids: Sequence[str], limit: int = 20) -> str:
     if not ids:
         return "none"
     shown = ", ".join(ids[:limit])
     return shown + (f" … and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _detectable(c: Comparison) -> str:
+    if c.detectable_population is None:
+        return "not estimable (fewer than 6 problems, or the two runs agree on every problem)"
+    population = f"{100 * c.detectable_population:.1f} points over a population of problems"
+    # Below ~20 problems the closed form overstates the exact test's power (scoring/power.py).
+    rough = " (rough: fewer than 20 problems)" if c.n_problems < 20 else ""
+    if c.detectable_fixed is None:
+        return f"{population}, not estimable on these problems (needs 2+ samples per problem){rough}"
+    return f"{population}, {100 * c.detectable_fixed:.1f} on these problems{rough}"
 
 
 def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
@@ -156,8 +213,9 @@ def format_comparison(c: Comparison, path_a: Path, path_b: Path) -> str:
         f"A            {c.model_a}: {percent(c.accuracy_a)}%   ({path_a})",
         f"B            {c.model_b}: {percent(c.accuracy_b)}%   ({path_b})",
         f"A - B        {100 * c.difference:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}] "
-        f"(paired bootstrap over problems, seed {c.bootstrap_seed}, {c.bootstrap_resamples} resamples)",
+        "(paired t over problems)",
         f"p-value      {c.p_value:.4g} ({c.test} test, two-sided)",
+        f"detectable   {_detectable(c)} (80% power, α = 0.05)",
         f"won by A     {len(c.won_by_a)}: {_problem_list(c.won_by_a)}",
         f"won by B     {len(c.won_by_b)}: {_problem_list(c.won_by_b)}",
         f"tied         {c.ties}",

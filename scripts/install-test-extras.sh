@@ -32,6 +32,10 @@ fi
 
 # The llama.cpp engine, in process and as an OpenAI-compatible server on 127.0.0.1 for the openai backend's
 # tests. It builds from source: about 4.5 minutes on 2 cores, once per virtual environment.
+# A native build (-march=native) enables ggml's AMX kernels on CPUs that advertise AMX; on virtual machines
+# that do not grant the AMX tile state they crash with SIGSEGV at the first matrix product (seen here).
+# So build for a fixed, widely available instruction set instead, and never reuse a cached native wheel.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
 if ! "$python" -c "import llama_cpp, llama_cpp.server" >/dev/null 2>&1; then
-  pip_install --quiet 'llama-cpp-python[server]==0.3.36'
+  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip_install --quiet --no-cache-dir 'llama-cpp-python[server]==0.3.36'
 fi
