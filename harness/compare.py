@@ -209,6 +209,8 @@ def compare_scores(
     a: ScoreFile, b: ScoreFile, *, force: bool = False, seed: int = 0, resamples: int = 10000
 ) -> Comparison:
     """Compare A against B on their shared problems; raise ComparisonError when they are not comparable."""
+    if resamples < 1 or seed < 0:
+        raise ComparisonError(f"need resamples ≥ 1 and seed ≥ 0, got resamples={resamples}, seed={seed}")
     differing = _check_comparable(a, b, force)
     acc_a, acc_b = per_problem_accuracy(a.metrics), per_problem_accuracy(b.metrics)
     ids = sorted(acc_a)

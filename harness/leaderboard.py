@@ -135,7 +135,8 @@ def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tup
                 skipped.append((path, "not a score file (JSON without schema_version or protocol)"))
         except ScoreFileError as err:
             # The path is reported beside the reason already; do not repeat it inside.
-            skipped.append((path, str(err).removeprefix(f"{path} ").removeprefix("is ")))
+            reason = str(err).removeprefix(f"{path}: ").removeprefix(f"{path} ").removeprefix("is ")
+            skipped.append((path, reason))
     return found, skipped
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from harness.compare import Comparison
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
-from harness.results import ScoreFile
+from harness.results import SampleRow, ScoreFile
 from harness.scoring.stats import samples_needed, variance_split
 from harness.sharding import Shard
 
@@ -71,7 +72,36 @@ def format_task_list(registry: TaskRegistry) -> str:
     return text
 
 
-def format_score_file(path: Path, record: ScoreFile) -> str:
+def format_score_file(
+    path: Path, record: ScoreFile, rows: Sequence[SampleRow] | None = None, findings: Sequence[str] = ()
+) -> str:
+    """One score file for people. `rows` (the samples file, None when unreadable) add what the metrics
+    do not say, such as how many samples were cut at max_new_tokens; `findings` (from
+    results.check_score_file) mark a file whose numbers do not add up, first and last."""
+    warning = [
+        "WARNING: the numbers in this file do not add up; do not trust them:",
+        *(f"  - {finding}" for finding in findings),
+    ]
+    lines = [*warning, ""] if findings else []
+    lines += _score_file_lines(path, record, rows, consistent=not findings)
+    if findings:
+        lines += ["", *warning]
+    return "\n".join(lines)
+
+
+def _verdict_text(record: ScoreFile, rows: Sequence[SampleRow] | None) -> str:
+    cut = Counter(row.verdict for row in rows or () if row.finish_reason == "length")
+    parts = []
+    for verdict, count in sorted(record.counts.items()):
+        if count:
+            note = f" ({cut[verdict]} of them cut at max_new_tokens)" if cut[verdict] else ""
+            parts.append(f"{verdict} {count}{note}")
+    return ", ".join(parts)
+
+
+def _score_file_lines(
+    path: Path, record: ScoreFile, rows: Sequence[SampleRow] | None, consistent: bool
+) -> list[str]:
     m = record.metrics
     p = record.protocol
     sampling = p["sampling"]
@@ -94,16 +124,22 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
     )
     if ks:
         lines.append("             " + "  ".join(f"{k} {percent(m[k])}" for k in ks))
-    lines += precision_lines(m)
-    counts = ", ".join(f"{verdict} {count}" for verdict, count in sorted(record.counts.items()) if count)
-    lines.append(f"verdicts     {counts}")
+    if consistent:  # the precision of numbers that do not add up would mean nothing (and may not compute)
+        lines += precision_lines(m)
+    lines.append(f"verdicts     {_verdict_text(record, rows)}")
+    if rows is not None:
+        cut = sum(row.finish_reason == "length" for row in rows)
+        lines.append(
+            f"truncated    {cut} of {len(rows)} samples hit max_new_tokens ({sampling['max_new_tokens']})"
+        )
     cost = record.cost
     lines.append(
         f"cost         {cost['generated_tokens']} tokens generated, "
         f"{cost.get('tokens_per_second') or '-'} tok/s, wall {cost['wall_seconds']} s"
     )
-    lines.append(f"samples      {record.samples_file}")
-    return "\n".join(lines)
+    state = f"{len(rows)} rows" if rows is not None else "MISSING or unreadable"
+    lines.append(f"samples      {record.samples_file} ({state})")
+    return lines
 
 
 PLANNED_HALF_WIDTHS = (0.01, 0.02, 0.05)

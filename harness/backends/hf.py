@@ -25,7 +25,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendError, BackendSettingError
 from harness.backends.hf_sampling import CountNewTokens, PerRowSampler, StopOnStrings
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
 from harness.types import ChatMessage, Completion, FinishReason, ModelInfo, ModelSpec, Request, Sampling
@@ -42,13 +42,13 @@ class _Prompt:
 class HFBackend:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
-        self.resolved = resolve_model(spec.path, spec.revision)
-        self.device = resolve_device(spec.device)
+        self.device = resolve_device(spec.device)  # first: a device this machine lacks is a config error
         if spec.dtype != "auto" and spec.dtype not in DTYPES:
-            raise BackendError(
+            raise BackendSettingError(
                 f"model {spec.name!r}: dtype {spec.dtype!r} is not supported by the hf backend; "
                 f"use auto, {', '.join(DTYPES)}"
             )
+        self.resolved = resolve_model(spec.path, spec.revision)
         self.extra: dict[str, Any] = {}
         self.model, self.tokenizer = self._load()
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
@@ -121,6 +121,14 @@ class HFBackend:
             return ids
         plain: list[int] = self.tokenizer("\n\n".join(m.content for m in messages))["input_ids"]
         return plain
+
+    def context_length(self) -> int | None:
+        """The most positions the model attends to (its config's max_position_embeddings), if it says."""
+        value = getattr(self.model.config, "max_position_embeddings", None)
+        return value if isinstance(value, int) and value > 0 else None
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self.render(messages))
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Completion]:
         groups: dict[tuple[Any, ...], list[_Prompt]] = {}
@@ -204,19 +212,23 @@ def resolve_device(device: str) -> torch.device:
     try:
         chosen = torch.device(device)
     except RuntimeError as error:
-        raise BackendError(f"device {device!r} is not understood; use auto, cpu, cuda or cuda:N") from error
+        raise BackendSettingError(
+            f"model.device: {device!r} is not understood; use auto, cpu, cuda or cuda:N"
+        ) from error
     if chosen.type == "cuda":
         if not torch.cuda.is_available():
-            raise BackendError(
-                f"device {device!r} was requested but torch sees no CUDA device "
+            raise BackendSettingError(
+                f"model.device: {device!r} was requested but torch sees no CUDA device "
                 f"(torch {torch.__version__}); use device: cpu or install a CUDA build of torch"
             )
         if chosen.index is not None and chosen.index >= torch.cuda.device_count():
-            raise BackendError(
-                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
+            raise BackendSettingError(
+                f"model.device: {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
             )
     elif chosen.type != "cpu":
-        raise BackendError(f"device {device!r} is not supported by the hf backend; use auto, cpu or cuda[:N]")
+        raise BackendSettingError(
+            f"model.device: {device!r} is not supported by the hf backend; use auto, cpu or cuda[:N]"
+        )
     return chosen
 
 
