@@ -20,6 +20,8 @@ from tasks.math_common import MATH_TEMPLATE, first_field
 # Two golds are written as Python rather than LaTeX: "np.arcsin(10/13)" and "-1./3".
 _NUMPY_FUNCTION = re.compile(r"\bnp\.([a-z]+)\(")
 _FLOAT_POINT = re.compile(r"(\d)\.(?=/)")
+# One gold's box spans two math spans: "x_{0} \cos (\omega t)+$ $\dot{x}_{0} \sin (\omega t) / \omega".
+_STRAY_DOLLAR = re.compile(r"(?<!\\)\$")
 
 
 def minerva_answer(row: Mapping[str, Any]) -> str:
@@ -29,7 +31,8 @@ def minerva_answer(row: Mapping[str, Any]) -> str:
         answer = last_boxed(str(first_field(row, "solution")))
     if answer is None:
         raise ValueError("field 'solution' has no \\boxed{} answer and there is no 'answer' field")
-    return _FLOAT_POINT.sub(r"\1", _NUMPY_FUNCTION.sub(r"\\\1(", answer))
+    answer = _FLOAT_POINT.sub(r"\1", _NUMPY_FUNCTION.sub(r"\\\1(", answer))
+    return _STRAY_DOLLAR.sub("", answer).strip()
 
 
 def minerva_problem(row: Mapping[str, Any], index: int) -> Problem:

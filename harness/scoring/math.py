@@ -188,7 +188,13 @@ def _real_value(parsed: Any) -> float | None:
 
 
 def _tiny_numbers_differ(gold: Any, predicted: Any) -> bool:
-    """Whether two numbers below 1e-3 differ beyond a 1e-4 relative tolerance.
+    """Whether two numbers below 1e-3 differ beyond a 1e-4 relative tolerance (see `tiny_numbers_equal`)."""
+    return tiny_numbers_equal(gold, predicted) is False
+
+
+def tiny_numbers_equal(gold: Any, predicted: Any) -> bool | None:
+    """For two parsed real numbers below 1e-3, whether they agree within a 1e-4 relative tolerance;
+    None when either is not a real number or either is larger.
 
     Math-Verify rounds floats to 6 decimal places and chops tiny differences, so 1e-8 and 2e-8,
     or 1.32e-27 and 1.325e-27, come out equal. Physics answers (Minerva) live at such scales; there
@@ -196,11 +202,11 @@ def _tiny_numbers_differ(gold: Any, predicted: Any) -> bool:
     """
     gold_value, predicted_value = _real_value(gold), _real_value(predicted)
     if gold_value is None or predicted_value is None:
-        return False
+        return None
     scale = max(abs(gold_value), abs(predicted_value))
     if scale == 0 or scale >= TINY_SCALE:
-        return False
-    return not math.isclose(gold_value, predicted_value, rel_tol=TINY_REL_TOL)
+        return None
+    return math.isclose(gold_value, predicted_value, rel_tol=TINY_REL_TOL)
 
 
 def score_math(problem: Problem, completion: Completion) -> Score:

@@ -13,8 +13,13 @@ They differ from MATH's grader (`answers_equivalent`) in how the two sides are r
 - A percentage may be written with or without its sign ("17.5" for "17.5%", "4.2\\%" for 4.2 when the
   unit field says %); the problem's declared unit may follow the number ("45 \\text{ minutes}"); an
   interval may be written as the inequality that describes it ("x < -5" for "(-\\infty,-5)").
-- Hyperbolic functions are compared through exponentials (`\\sinh(at)/a` = `(e^{at}-e^{-at})/(2a)`), and,
-  for Minerva (university courses), an unbased `\\log` is the natural log, where Math-Verify reads base 10.
+- Numbers below 1e-3 are equal when they agree to a relative 1e-4, either way: Math-Verify's 6-decimal
+  rounding would call 1/360000 and 2.7778e-6 different (MATH's grader uses the tolerance only to
+  reject, e.g. 1e-8 against 2e-8).
+- Hyperbolic functions are compared through exponentials (`\\sinh(at)/a` = `(e^{at}-e^{-at})/(2a)`).
+- For Minerva (university courses): an unbased `\\log` is the natural log, where Math-Verify reads base 10,
+  and derivatives are compared whatever their notation (x', \\dot{x}, \\frac{dx}{dt}; x(t) is x), so that
+  a differential equation written another way, or multiplied through, still matches.
 
 Several answers (OlympiadBench's `is_multiple_answer`) are compared as sets by Math-Verify: "1 \\text{ and }
 5" matches "5,1"; a missing or extra answer does not.
@@ -33,15 +38,20 @@ from harness.scoring.math import (
     parsed_equivalent,
     scientific_to_latex,
     score_free_form,
+    tiny_numbers_equal,
+)
+from harness.scoring.math_notation import (
+    canonical_derivatives,
+    has_derivative,
+    natural_log,
+    without_percent,
+    without_unit,
 )
 from harness.types import Completion, Grader, Problem, Score
 
-# `\log` with no `_base` right after it.
-_UNBASED_LOG = re.compile(r"\\log(?!\s*_)(?![a-zA-Z])")
-_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*(?:\\%|%|percent)\s*\})\s*$")
 _RELATION = re.compile(r"<|>|\\[lg]eq?(?![a-z])|\\[lg]eqslant")
-# What is left of a unit once LaTeX decoration is gone: "\mathrm{~cm}^{2}" -> "cm2", "$cm^2$" -> "cm2".
-_UNIT_DECORATION = re.compile(r"\\(?:text|mathrm|mbox|operatorname|,|;|!|\s)|[{}\s~$^]")
+# How LaTeX parsing names canonical_derivatives' symbols: D_{2vo} becomes d_{2vo}.
+_DERIVATIVE_SYMBOL = re.compile(r"d_\{?\d([a-z0-9]+)\}?")
 _HYPERBOLIC = ("sinh", "cosh", "tanh", "coth", "sech", "csch")
 
 
@@ -56,7 +66,15 @@ def _parse_anchored(answer: str, drop_units: bool, timeout_s: int | None) -> tup
         boxed_match_priority=0, try_extract_without_anchor=False, normalization_config=normalization
     )
     boxed = "\\boxed{" + scientific_to_latex(answer) + "}"
-    return tuple(parse(boxed, extraction_config=[config], parsing_timeout=timeout_s))
+    parsed = tuple(parse(boxed, extraction_config=[config], parsing_timeout=timeout_s))
+    if not _has_expression(parsed) and answer.count("=") == 1:
+        # "name = value" whose name LaTeX cannot read ("m_{\max }=n^{2}-n-1"): the value is the answer.
+        return _parse_anchored(answer.split("=")[1], drop_units, timeout_s)
+    return parsed
+
+
+def _has_expression(parsed: tuple[Any, ...]) -> bool:
+    return any(not isinstance(item, str) for item in parsed)
 
 
 @lru_cache(maxsize=4096)
@@ -64,38 +82,16 @@ def _parse_gold_literally(gold: str, timeout_s: int | None) -> tuple[Any, ...]:
     return _parse_anchored(gold, False, timeout_s)
 
 
-def without_percent(answer: str) -> str:
-    """`answer` without a trailing percent sign ("17.5\\%" -> "17.5")."""
-    return _PERCENT.sub("", answer).strip()
-
-
-def _unit_key(text: str) -> str:
-    return _UNIT_DECORATION.sub("", text).lower()
-
-
-def without_unit(answer: str, unit: str) -> str:
-    """`answer` without a trailing `unit`, however it is typeset ("45 \\text{ minutes}" -> "45")."""
-    key = _unit_key(unit)
-    if not key:
-        return answer
-    wanted = {key, key + "s", key + "es"}
-    for start in range(1, len(answer)):
-        # A unit starts after the number: at a space, a brace, a backslash or a tilde.
-        if answer[start - 1] not in " }~,$" and answer[start] not in "\\ ~{":
-            continue
-        if _unit_key(answer[start:]) in wanted:
-            return answer[:start].rstrip(" ~,\\")
-    return answer
-
-
-def _readings(gold: str, predicted: str, unit: str | None) -> list[tuple[str, str]]:
-    """The (gold, prediction) pairs worth comparing: as written, without the declared unit, and with
-    percent signs dropped from both sides."""
+def _readings(gold: str, predicted: str, unit: str | None, derivatives: bool) -> list[tuple[str, str]]:
+    """The (gold, prediction) pairs worth comparing: as written, without the declared unit, with percent
+    signs dropped from both sides, and with derivatives in one notation."""
     predictions = [predicted]
     if unit and (bare := without_unit(predicted, unit)) != predicted:
         predictions.append(bare)
     pairs = [(gold, p) for p in predictions]
     pairs += [(without_percent(gold), without_percent(p)) for p in predictions]
+    if derivatives and (has_derivative(gold) or has_derivative(predicted)):
+        pairs.append((canonical_derivatives(gold), canonical_derivatives(predicted)))
     return list(dict.fromkeys(pairs))
 
 
@@ -112,30 +108,86 @@ def _has_hyperbolic(*texts: str) -> bool:
     return any(name in text for text in texts for name in _HYPERBOLIC)
 
 
-def forms_equivalent(
-    gold: str, predicted: str, *, unit: str | None = None, natural_log: bool = False
-) -> bool:
-    """Whether `predicted` means the same as `gold` under the readings in the module notes."""
-    if natural_log:
-        gold, predicted = _UNBASED_LOG.sub(r"\\ln", gold), _UNBASED_LOG.sub(r"\\ln", predicted)
+def forms_equivalent(gold: str, predicted: str, *, unit: str | None = None, science: bool = False) -> bool:
+    """Whether `predicted` means the same as `gold` under the readings in the module notes; `science`
+    adds Minerva's: unbased log is ln, derivatives in any notation."""
+    if science:
+        gold, predicted = natural_log(gold), natural_log(predicted)
     timeout_s = math_verify_timeout_s()
-    for gold_text, predicted_text in _readings(gold, predicted, unit):
+    for gold_text, predicted_text in _readings(gold, predicted, unit, derivatives=science):
         if compact(gold_text) == compact(predicted_text):
             return True
         gold_parsed = _parse_gold_literally(gold_text, timeout_s)
-        for drop_units in (False, True):
-            predicted_parsed = _parse_anchored(predicted_text, drop_units, timeout_s)
-            if parsed_equivalent(gold_parsed, predicted_parsed, timeout_s):
-                return True
-            if _RELATION.search(predicted_text) and parsed_equivalent(
-                gold_parsed, predicted_parsed, timeout_s, allow_set_relation_comp=True
-            ):
-                return True
-            if _has_hyperbolic(gold_text, predicted_text) and _exponentials_equal(
-                gold_parsed, predicted_parsed, timeout_s
-            ):
+        literal = _parse_anchored(predicted_text, False, timeout_s)
+        without_units = _parse_anchored(predicted_text, True, timeout_s)
+        readings = [literal] if _same_reading(literal, without_units) else [literal, without_units]
+        for predicted_parsed in readings:
+            if _parsed_forms_equal(gold_parsed, predicted_parsed, gold_text, predicted_text, timeout_s):
                 return True
     return False
+
+
+def _same_reading(first: tuple[Any, ...], second: tuple[Any, ...]) -> bool:
+    return [str(item) for item in first[:1]] == [str(item) for item in second[:1]]
+
+
+def _parsed_forms_equal(
+    gold: tuple[Any, ...],
+    predicted: tuple[Any, ...],
+    gold_text: str,
+    predicted_text: str,
+    timeout_s: int | None,
+) -> bool:
+    # Comparing a set with a relation only adds matches, so it replaces the plain comparison when the
+    # prediction states one.
+    if gold and predicted and (tiny := tiny_numbers_equal(gold[0], predicted[0])) is not None:
+        return tiny  # below 1e-3 Math-Verify's 6-decimal rounding cannot tell, either way
+    relation = bool(_RELATION.search(predicted_text))
+    if parsed_equivalent(gold, predicted, timeout_s, allow_set_relation_comp=relation):
+        return True
+    if _has_hyperbolic(gold_text, predicted_text) and _exponentials_equal(gold, predicted, timeout_s):
+        return True
+    return _differential_equations_scaled(gold, predicted)
+
+
+def _by_name(expression: Any) -> Any:
+    # The two sides are parsed with different symbol assumptions (real or not); a symbol is its name.
+    import sympy
+
+    return expression.xreplace({symbol: sympy.Symbol(symbol.name) for symbol in expression.free_symbols})
+
+
+def _differential_equations_scaled(gold: tuple[Any, ...], predicted: tuple[Any, ...]) -> bool:
+    """Whether two differential equations (derivatives written D_{1x} by `canonical_derivatives`) differ
+    only by a factor made of constants: `LC v_o'' + v_o = v_i` against `v_o'' + v_o/(LC) = v_i/(LC)`.
+
+    The factor may hold no Add and none of the differentiated variables, so multiplying through by an
+    unknown (which adds solutions) does not count.
+    """
+    import sympy
+
+    if not (
+        gold
+        and predicted
+        and isinstance(gold[0], sympy.Equality)
+        and isinstance(predicted[0], sympy.Equality)
+    ):
+        return False
+    derivatives = {s for s in gold[0].free_symbols if _DERIVATIVE_SYMBOL.fullmatch(s.name)}
+    if not derivatives:
+        return False
+    unknowns = {_DERIVATIVE_SYMBOL.fullmatch(s.name).group(1) for s in derivatives}  # type: ignore[union-attr]
+    try:
+        gold_side, difference = (_by_name(e.lhs - e.rhs) for e in (gold[0], predicted[0]))
+        if difference == 0:
+            return False
+        factor = sympy.simplify(gold_side / difference)
+    except Exception:  # sympy raises assorted errors on exotic expressions; then they differ
+        return False
+    names = {re.sub(r"[_{}\\]", "", s.name) for s in factor.free_symbols}
+    return (
+        factor != 0 and not factor.has(sympy.Add) and not names & (unknowns | {s.name for s in derivatives})
+    )
 
 
 def _exponentials_equal(gold: tuple[Any, ...], predicted: tuple[Any, ...], timeout_s: int | None) -> bool:
@@ -148,7 +200,7 @@ def _exponentials_equal(gold: tuple[Any, ...], predicted: tuple[Any, ...], timeo
 
 def score_minerva(problem: Problem, completion: Completion) -> Score:
     """Grade a Minerva Math answer (see the module notes; unbased `\\log` is ln)."""
-    return score_free_form(problem, completion, partial(forms_equivalent, natural_log=True), "score_minerva")
+    return score_free_form(problem, completion, partial(forms_equivalent, science=True), "score_minerva")
 
 
 def score_olympiad(problem: Problem, completion: Completion) -> Score:
@@ -168,7 +220,7 @@ MINERVA_GRADER = Grader(
     name="minerva-answer",
     version="1",
     score=score_minerva,
-    settings={**MATH_VERIFY_SETTINGS, **_READINGS, "unbased_log": "natural"},
+    settings={**MATH_VERIFY_SETTINGS, **_READINGS, "unbased_log": "natural", "derivatives": "any notation"},
 )
 OLYMPIAD_GRADER = Grader(
     name="olympiad-answer",
