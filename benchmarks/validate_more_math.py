@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from harness.data import load_problems  # noqa: E402
 from harness.registry import discover  # noqa: E402
+from harness.results import SampleRow, read_samples, read_score_file  # noqa: E402
 
 DEFAULT_DATA = REPO / ".." / "shared" / "data"
 DEFAULT_OUT = REPO / "benchmarks" / "out" / "more_math"
@@ -136,26 +137,25 @@ def run_harness(config: str, replay: Path, data: Path, results: Path) -> None:
         raise SystemExit(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
-def harness_samples(results: Path, graded: GradedFile) -> dict[str, dict[str, Any]]:
+def harness_samples(results: Path, graded: GradedFile) -> dict[str, SampleRow]:
     """The per-sample rows the run wrote for `graded` (its task and replay file), by problem id."""
     for path in sorted(results.glob(f"*__{graded.task}__*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if record["model"]["path"].endswith(graded.replay):
-            samples = read_jsonl(path.with_name(record["samples_file"]))
-            return {sample["problem_id"]: sample for sample in samples}
+        record = read_score_file(path)
+        if str(record.model["path"]).endswith(graded.replay):
+            return {sample.problem_id: sample for sample in read_samples(path, record)}
     raise SystemExit(f"no score file for {graded.task} from {graded.replay} in {results}")
 
 
 def compare(
     graded: GradedFile,
     rows: list[dict[str, Any]],
-    samples: dict[str, dict[str, Any]],
+    samples: dict[str, SampleRow],
     sink: list[dict[str, Any]],
 ) -> Agreement:
     confusion: Counter[tuple[bool, bool]] = Counter()
     for row in rows:
         sample = samples[row["task_problem_id"]]
-        label, ours = bool(row["label_correct"]), bool(sample["correct"])
+        label, ours = bool(row["label_correct"]), sample.correct
         confusion[(label, ours)] += 1
         if label != ours:
             sink.append(
@@ -165,9 +165,9 @@ def compare(
                     "problem_id": row["task_problem_id"],
                     "gold": row["task_gold"],
                     "prime_gold": row["gold"],
-                    "extracted": sample["extracted"],
+                    "extracted": sample.extracted,
                     "label_correct": label,
-                    "verdict": sample["verdict"],
+                    "verdict": sample.verdict,
                     "qwen_pred": row["harness_pred"],
                     "output_tail": row["model_output"][-600:],
                 }
