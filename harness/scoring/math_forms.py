@@ -33,6 +33,8 @@ from typing import Any
 
 from harness.scoring.math import (
     MATH_VERIFY_SETTINGS,
+    TINY_REL_TOL,
+    TINY_SCALE,
     compact,
     math_verify_timeout_s,
     parsed_equivalent,
@@ -213,14 +215,23 @@ def score_olympiad(problem: Problem, completion: Completion) -> Score:
 _READINGS = {
     "gold": "literal (no unit words dropped), anchored (no fragment fallback)",
     "prediction": "literal, then with units dropped",
+    "unreadable_name": "'name = value' compared by its value",
+    "tiny_numbers": f"below {TINY_SCALE:g}: relative {TINY_REL_TOL:g}, both ways",
     "percent_sign": "optional",
     "hyperbolic": "compared through exp",
+    "interval_as_inequality": True,
+    "several_answers": "unordered set, all required",
 }
 MINERVA_GRADER = Grader(
     name="minerva-answer",
     version="1",
     score=score_minerva,
-    settings={**MATH_VERIFY_SETTINGS, **_READINGS, "unbased_log": "natural", "derivatives": "any notation"},
+    settings={
+        **MATH_VERIFY_SETTINGS,
+        **_READINGS,
+        "unbased_log": "natural",
+        "derivatives": "any notation; equations equal up to a factor of constants",
+    },
 )
 OLYMPIAD_GRADER = Grader(
     name="olympiad-answer",
@@ -230,7 +241,5 @@ OLYMPIAD_GRADER = Grader(
         **MATH_VERIFY_SETTINGS,
         **_READINGS,
         "unit": "the problem's unit field may follow the number",
-        "interval_as_inequality": True,
-        "several_answers": "unordered set, all required",
     },
 )

@@ -78,3 +78,27 @@ def test_prime_outputs_replay_through_the_tasks(shared_data: Path, tmp_path: Pat
         grader = record.protocol["grader"]["name"]
         assert grader == {"minerva_math": "minerva-answer", "olympiadbench": "olympiad-answer"}[task]
         assert record.protocol["prompt"]["system_prompt"].startswith("Please reason step by step")
+
+
+def test_amc23_through_the_pipeline(shared_data: Path, tmp_path: Path) -> None:
+    # No graded AMC outputs exist here; replay answers built from the golds in the forms models write.
+    data = shared_data / "more_math" / "amc23.jsonl"
+    problems = load_problems(discover().get("amc23"), data).problems
+    replay = tmp_path / "replay.jsonl"
+    with replay.open("w", encoding="utf-8") as handle:
+        for position, problem in enumerate(problems):
+            forms = (f"so $\\boxed{{{problem.answer}}}$", f"The answer is {problem.answer}.0", "\\boxed{0}")
+            line = {"task": "amc23", "problem_id": problem.id, "sample_index": 0, "text": forms[position % 3]}
+            handle.write(json.dumps(line) + "\n")
+    config = tmp_path / "amc.yaml"
+    config.write_text(
+        f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
+        f"tasks: [{{name: amc23, data: {data}}}]\noutput: {tmp_path / 'out'}\n"
+    )
+    [outcome] = run(load_config(config), progress=False)
+    assert outcome.score_file is not None
+    record = read_score_file(outcome.score_file)
+    assert record.counts == {"correct": 27, "wrong": 13}  # every third answer is 0, never an AMC 2023 answer
+    assert record.protocol["grader"]["name"] == "math-verify"
+    assert record.protocol["prompt"]["template"].endswith("put your final answer within \\boxed{}.")
+    assert record.protocol["sampling"]["max_new_tokens"] == 32768
