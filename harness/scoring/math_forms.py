@@ -147,10 +147,10 @@ def _parsed_forms_equal(
     predicted_text: str,
     timeout_s: int | None,
 ) -> bool:
-    # Comparing a set with a relation only adds matches, so it replaces the plain comparison when the
-    # prediction states one.
     if gold and predicted and (tiny := tiny_numbers_equal(gold[0], predicted[0])) is not None:
         return tiny  # below 1e-3 Math-Verify's 6-decimal rounding cannot tell, either way
+    # Comparing a set with a relation only adds matches, so it replaces the plain comparison when the
+    # prediction states one.
     relation = bool(_RELATION.search(predicted_text))
     if parsed_equivalent(gold, predicted, timeout_s, allow_set_relation_comp=relation):
         return True
@@ -182,10 +182,12 @@ def _differential_equations_scaled(gold: tuple[Any, ...], predicted: tuple[Any, 
         and isinstance(predicted[0], sympy.Equality)
     ):
         return False
-    derivatives = {s for s in gold[0].free_symbols if _DERIVATIVE_SYMBOL.fullmatch(s.name)}
+    matches = [_DERIVATIVE_SYMBOL.fullmatch(symbol.name) for symbol in gold[0].free_symbols]
+    derivatives = {match.group(0) for match in matches if match}
     if not derivatives:
         return False
-    unknowns = {_DERIVATIVE_SYMBOL.fullmatch(s.name).group(1) for s in derivatives}  # type: ignore[union-attr]
+    # Neither a derivative nor a differentiated variable (d_{2vo} differentiates v_o) may be in the factor.
+    forbidden = {_plain_name(name) for name in derivatives} | {match.group(1) for match in matches if match}
     try:
         gold_side, difference = (_by_name(e.lhs - e.rhs) for e in (gold[0], predicted[0]))
         if difference == 0:
@@ -193,10 +195,12 @@ def _differential_equations_scaled(gold: tuple[Any, ...], predicted: tuple[Any, 
         factor = sympy.simplify(gold_side / difference)
     except Exception:  # sympy raises assorted errors on exotic expressions; then they differ
         return False
-    names = {re.sub(r"[_{}\\]", "", s.name) for s in factor.free_symbols}
-    return (
-        factor != 0 and not factor.has(sympy.Add) and not names & (unknowns | {s.name for s in derivatives})
-    )
+    names = {_plain_name(symbol.name) for symbol in factor.free_symbols}
+    return factor != 0 and not factor.has(sympy.Add) and not names & forbidden
+
+
+def _plain_name(name: str) -> str:
+    return re.sub(r"[_{}\\]", "", name)
 
 
 def _exponentials_equal(gold: tuple[Any, ...], predicted: tuple[Any, ...], timeout_s: int | None) -> bool:

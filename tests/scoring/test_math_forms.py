@@ -55,6 +55,8 @@ MINERVA_CASES = [
      r"L C \frac{d^2 v_o}{dt^2} + v_o(t) = v_i(t)", C),
     ("ode-divided-through", r"m \frac{d v}{d t}+b v=f", r"\frac{dv}{dt} = -\frac{b}{m} v + \frac{1}{m} f", C),
     ("ode-function-of-t", r"\frac{d x}{d t}=k x-a", r"\frac{dx}{dt} = kx(t) - a", C),
+    ("ode-multiplied-by-unknown", r"\frac{d^{2} v_{o}}{d t^{2}}+\frac{v_{o}}{L C}=\frac{v_{i}}{L C}",
+     r"v_o \frac{d^2 v_o}{dt^2} + \frac{v_o^2}{LC} = \frac{v_o v_i}{LC}", W),
     ("ode-wrong-coefficient", r"x^{\prime}+\frac{r}{V} x-r c=0", r"\frac{dx}{dt} + \frac{1}{V}x = rc", W),
     ("ode-extra-parameter", r"y^{\prime}+r y-r x(t)=0", r"y' = \frac{r}{V} (x(t) - y(t))", W),
     # A gold LaTeX cannot parse is compared as text, never as a fragment of itself.
