@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.scoring._code_runner import PRELUDE
+from harness.scoring._prelude import PRELUDE
 from harness.scoring.code_compare import compare_functional, compare_stdio
 from harness.scoring.code_pool import grade_many
 from harness.scoring.warm_runner import WARM_VAR

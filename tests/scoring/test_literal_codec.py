@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import os
 import random
@@ -31,7 +32,9 @@ ROUND_TRIPS = [
 def test_built_in_values_round_trip_with_their_exact_type(value) -> None:
     back = decode(encode(value))
     assert type(back) is type(value)
-    assert repr(back) == repr(value) if not isinstance(value, int) or value.bit_length() < 60 else back == value
+    assert (
+        repr(back) == repr(value) if not isinstance(value, int) or value.bit_length() < 60 else back == value
+    )
 
 
 def test_nan_and_negative_zero_keep_their_bits() -> None:
@@ -40,7 +43,12 @@ def test_nan_and_negative_zero_keep_their_bits() -> None:
 
 
 def test_tuple_list_and_set_stay_distinct() -> None:
-    assert [type(x) for x in decode(encode(([1], (1,), {1}, frozenset({1}))))] == [list, tuple, set, frozenset]
+    assert [type(x) for x in decode(encode(([1], (1,), {1}, frozenset({1}))))] == [
+        list,
+        tuple,
+        set,
+        frozenset,
+    ]
 
 
 def test_subclasses_arrive_as_their_base_type() -> None:
@@ -86,7 +94,7 @@ def test_iterators_are_read_once_and_bounded() -> None:
         while True:
             yield 1
 
-    with pytest.raises(EncodeError, match="larger than 1000 bytes|more than"):
+    with pytest.raises(EncodeError, match=r"larger than 1000 bytes|more than"):
         encode(endless(), Limits(max_bytes=1000))
 
 
@@ -143,16 +151,15 @@ def test_random_bytes_only_ever_raise_codec_error() -> None:
     rng = random.Random(9)
     tags = b"NTFiIfcsbalStzdqgrxKVJRY"
     for _ in range(3000):
-        data = bytes(rng.choice(tags) if rng.random() < 0.3 else rng.randrange(256) for _ in range(rng.randrange(1, 60)))
-        try:
+        data = bytes(
+            rng.choice(tags) if rng.random() < 0.3 else rng.randrange(256)
+            for _ in range(rng.randrange(1, 60))
+        )
+        with contextlib.suppress(CodecError):
             decode(data)
-        except CodecError:
-            pass
     for _ in range(200):
-        try:
+        with contextlib.suppress(CodecError):
             decode(os.urandom(200))
-        except CodecError:
-            pass
 
 
 def test_hostile_container_methods_do_not_reach_the_encoder() -> None:
