@@ -22,8 +22,16 @@ from harness.journal import Journal, add_generation_seconds, recorded_generation
 from harness.progress import generation_progress, scoring_progress
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
-from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
+from harness.results import (
+    SCHEMA_VERSION,
+    SampleRow,
+    ScoreFile,
+    provenance_now,
+    score_file_name,
+    write_score_file,
+)
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
+from harness.scoring.tamper import tampering_counts
 from harness.sharding import Shard
 from harness.types import (
     ChatMessage,
@@ -34,7 +42,9 @@ from harness.types import (
     Request,
     Sampling,
     Score,
+    Scorer,
     TaskSpec,
+    Verdict,
 )
 
 
@@ -249,6 +259,7 @@ def finish_task(
                 finish_reason=completion.finish_reason,
                 detail=score.detail,
                 seconds=completion.seconds,
+                tampering=score.tampering,
             )
         )
     metrics = compute_metrics(
@@ -259,7 +270,7 @@ def finish_task(
     generation_seconds = sum(c.seconds for c in completions)
     name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
     record = ScoreFile(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         run_id=plan.run_id,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         task={"name": plan.spec.name, "version": plan.spec.version},
@@ -275,6 +286,8 @@ def finish_task(
             "tokens_per_second": round(generated / generation_seconds, 2) if generation_seconds > 0 else None,
         },
         samples_file=name.removesuffix(".json") + ".samples.jsonl",
+        # Graders that run code (they name their sandbox) count what programs tried; see scoring/tamper.py.
+        tampering=tampering_counts(scores) if "sandbox" in plan.spec.grader.settings else None,
     )
     path = output / name
     write_score_file(path, record, rows)
@@ -282,14 +295,26 @@ def finish_task(
 
 
 def score_completions(plan: TaskPlan, completions: Sequence[Completion], progress: bool) -> list[Score]:
+    """One Score per completion; an exception while grading one sample becomes that sample's verdict."""
     problems = {p.id: p for p in plan.loaded.problems}
     grader = plan.spec.grader
     if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
-        return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
+        try:
+            return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
+        except Exception:  # a grader bug: find which samples it hits, one at a time
+            pass
     return [
-        grader.score(problems[c.problem_id], c)
+        _score_one(grader.score, problems[c.problem_id], c)
         for c in scoring_progress(completions, plan.spec.name, progress)
     ]
+
+
+def _score_one(score: Scorer, problem: Problem, completion: Completion) -> Score:
+    try:
+        return score(problem, completion)
+    except Exception as exc:
+        detail = f"grader error (not the model's fault): {type(exc).__name__}: {exc}"[:1000]
+        return Score(problem.id, completion.sample_index, Verdict.INFRA_ERROR, None, detail)
 
 
 def generate_into(

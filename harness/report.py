@@ -95,6 +95,8 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
         lines.append("             " + "  ".join(f"{k} {percent(m[k])}" for k in ks))
     counts = ", ".join(f"{verdict} {count}" for verdict, count in sorted(record.counts.items()) if count)
     lines.append(f"verdicts     {counts}")
+    if record.tampering is not None:
+        lines.append(f"tampering    {format_tampering(record.tampering)}")
     cost = record.cost
     lines.append(
         f"cost         {cost['generated_tokens']} tokens generated, "
@@ -102,6 +104,15 @@ def format_score_file(path: Path, record: ScoreFile) -> str:
     )
     lines.append(f"samples      {record.samples_file}")
     return "\n".join(lines)
+
+
+def format_tampering(block: Mapping[str, Any]) -> str:
+    """`3 samples flagged: builtins 2, exit_trick 1` (a flag never changes a verdict)."""
+    flagged = int(block.get("samples_flagged", 0))
+    if not flagged:
+        return "no sample flagged"
+    flags = ", ".join(f"{flag} {count}" for flag, count in block.get("flags", {}).items())
+    return f"{flagged} sample{'s' if flagged != 1 else ''} flagged: {flags} (see the samples file)"
 
 
 def _problem_list(ids: Sequence[str], limit: int = 20) -> str:

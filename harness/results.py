@@ -25,7 +25,8 @@ from typing import Any
 from harness import __version__
 from harness.atomic import write_text_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 2 added the optional `tampering` block (code tasks)
 SCHEMA_RESOURCE = "schemas/score_file.schema.json"
 
 # Recorded in provenance when installed; looked up by distribution name, never imported.
@@ -72,6 +73,8 @@ class ScoreFile:
     cost: Mapping[str, Any]  # {wall_seconds, generated_tokens, tokens_per_second, generation_seconds}
     samples_file: str  # relative to the score file's folder
     schema_version: int = SCHEMA_VERSION
+    # Code tasks: {"samples_flagged": n, "flags": {flag: samples}} (see harness/scoring/tamper.py).
+    tampering: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,11 @@ class SampleRow:
     finish_reason: str
     detail: str | None
     seconds: float
+    tampering: tuple[str, ...] = ()  # code tasks: what the program tried (written only when not empty)
 
 
 _SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+_OPTIONAL_SAMPLE_FIELDS = ("tampering",)
 
 
 @functools.cache
@@ -122,7 +127,19 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def score_file_to_dict(record: ScoreFile) -> dict[str, Any]:
-    return {f.name: _plain(getattr(record, f.name), f.name) for f in fields(ScoreFile)}
+    """The JSON document; optional blocks that are absent (None) are left out."""
+    return {
+        f.name: _plain(getattr(record, f.name), f.name)
+        for f in fields(ScoreFile)
+        if not (f.name == "tampering" and record.tampering is None)
+    }
+
+
+def _sample_to_dict(row: SampleRow) -> dict[str, Any]:
+    document = asdict(row)
+    if not row.tampering:
+        del document["tampering"]  # rows of tasks that run no code stay as they were
+    return document
 
 
 def _first_violation(document: Any) -> str | None:
@@ -171,7 +188,7 @@ def write_score_file(path: Path, record: ScoreFile, samples: Sequence[SampleRow]
     _check_rows(path, record, samples)
     lines = [
         json.dumps(
-            _plain(asdict(row), f"sample {row.problem_id}#{row.sample_index}"),
+            _plain(_sample_to_dict(row), f"sample {row.problem_id}#{row.sample_index}"),
             ensure_ascii=False,
             allow_nan=False,
         )
@@ -207,15 +224,15 @@ def read_score_file(path: Path) -> ScoreFile:
             document.get("format") if isinstance(document, dict) else None,
         )
     version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ScoreFileError(
-            f"{path} has schema_version {version!r}; this harness reads version "
-            f"{SCHEMA_VERSION}: use a matching harness version to read it"
+            f"{path} has schema_version {version!r}; this harness reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: use a matching harness version to read it"
         )
     violation = _first_violation(document)
     if violation is not None:
         raise ScoreFileError(f"{path} is not a valid score file: {violation}")
-    return ScoreFile(**{f.name: document[f.name] for f in fields(ScoreFile)})
+    return ScoreFile(**{f.name: document[f.name] for f in fields(ScoreFile) if f.name in document})
 
 
 def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
@@ -229,8 +246,12 @@ def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
     for number, line in enumerate(lines, start=1):
         try:
             data = json.loads(line)
-            if not isinstance(data, dict) or set(data) != set(_SAMPLE_FIELDS):
+            if not isinstance(data, dict) or not (
+                set(_SAMPLE_FIELDS) - set(_OPTIONAL_SAMPLE_FIELDS) <= set(data) <= set(_SAMPLE_FIELDS)
+            ):
                 raise ValueError(f"expected the fields {', '.join(_SAMPLE_FIELDS)}")
+            if "tampering" in data:
+                data["tampering"] = tuple(data["tampering"])
             rows.append(SampleRow(**data))
         except ValueError as err:
             raise ScoreFileError(f"{path}, line {number}: not a sample row ({err})") from err

@@ -170,8 +170,8 @@ def test_read_distinguishes_foreign_json_truncated_files_and_other_versions(tmp_
         read_score_file(cut)
     assert not isinstance(info.value, NotAScoreFileError)
     future = tmp_path / "future.json"
-    future.write_text('{"schema_version": 2, "protocol": {}}')
-    with pytest.raises(ScoreFileError, match="schema_version 2; this harness reads version 1"):
+    future.write_text('{"schema_version": 3, "protocol": {}}')
+    with pytest.raises(ScoreFileError, match="schema_version 3; this harness reads versions 1, 2"):
         read_score_file(future)
 
 

@@ -274,4 +274,17 @@ def grader_settings(limits: SandboxLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     }
 
 
-CODE_GRADER = Grader(name="code_exec", version=GRADER_VERSION, score=score_code, settings=grader_settings())
+def score_many(jobs: Sequence[tuple[Problem, Completion]]) -> list[Score]:
+    """Grade many completions in parallel (code_pool); the same Scores `score_code` gives, in order."""
+    from harness.scoring.code_pool import grade_many  # code_pool imports this module
+
+    return grade_many(jobs)
+
+
+CODE_GRADER = Grader(
+    name="code_exec",
+    version=GRADER_VERSION,
+    score=score_code,
+    settings=grader_settings(),
+    score_many=score_many,
+)
