@@ -151,6 +151,8 @@ class _Scanner:
         elif isinstance(node, ast.Attribute):
             if node.attr in _FRAME_ATTRIBUTES or self.name(node) in _FRAME_CALLS:
                 self.flags.add("frames")
+            if node.attr in _IPC_NAMES:
+                self.flags.add("ipc")
             if self.name(node) == "sys.addaudithook":
                 self.flags.add("audit_tampering")
         elif isinstance(node, ast.ClassDef):
