@@ -170,15 +170,25 @@ def run_test(
             os.close(fd)
 
 
+_IDLE_S = 2.0  # no CPU progress for this long, past the wall guard: the test is waiting, not computing
+_PROGRESS_S = 0.02  # at least two clock ticks of CPU count as progress
+_HARD_CAP_FACTOR = 4  # past this many wall guards a test ends whatever it does
+
+
 def _watch(
     cand_pid: int, judge_pid: int | None, cpu_limit: float, wall_guard: float
 ) -> tuple[dict, str | None]:
-    """Wait for the test's processes, ending any that passes the CPU limit or the wall-clock guard."""
+    """Wait for the test's processes, ending any that passes the CPU limit, or all of them once they
+    have been waiting (no CPU progress) past the wall-clock guard.
+
+    A program that computes keeps going under any load until its CPU time is up, so a busy machine
+    cannot turn a pass into a timeout; only a sleeping or blocked one is ended by the clock.
+    """
     start = time.monotonic()
     pidfds = {pid: os.pidfd_open(pid) for pid in (cand_pid, judge_pid) if pid is not None}
     ended: dict[int, Ended] = {}
     reason: str | None = None
-    poll = 0.02
+    poll, progress_cpu, progress_at = 0.02, 0.0, start
     try:
         while len(ended) < len(pidfds):
             waiting = {fd: pid for pid, fd in pidfds.items() if pid not in ended}
@@ -188,11 +198,17 @@ def _watch(
                 ended[waiting[fd]] = Ended(status, usage.ru_utime + usage.ru_stime)
             if judge_pid in ended and cand_pid not in ended:
                 _kill(cand_pid)  # the judge has decided; the candidate's part is over
+            now, total_cpu = time.monotonic(), 0.0
             for pid in pidfds:
-                if pid not in ended and _confine.cpu_seconds(pid) > cpu_limit:
+                cpu = ended[pid].cpu_s if pid in ended else _confine.cpu_seconds(pid)
+                total_cpu += cpu
+                if pid not in ended and cpu > cpu_limit:
                     _kill(pid)
                     reason = reason or ("cpu" if pid == cand_pid else "judge_cpu")
-            if time.monotonic() - start > wall_guard:
+            if total_cpu - progress_cpu >= _PROGRESS_S:
+                progress_cpu, progress_at = total_cpu, now
+            idle = now - progress_at > _IDLE_S
+            if now - start > wall_guard and (idle or now - start > _HARD_CAP_FACTOR * wall_guard):
                 for pid in pidfds:
                     if pid not in ended:
                         _kill(pid)
@@ -258,9 +274,7 @@ def _classify(
     if cand.cpu_s > limits["cpu_s"] or reason == "cpu":
         return done("timeout", f"CPU time limit of {limits['cpu_s']} s")
     if reason == "wall":
-        return done(
-            "timeout", f"no result after {limits['wall_s']} s (the program waited, it did not compute)"
-        )
+        return done("timeout", f"no result after {wall:.0f} s: the program was waiting, not computing")
     if reason == "judge_cpu":
         return done("timeout", "the tests ran out of CPU time on the solution's results")
     if mode == "asserts":

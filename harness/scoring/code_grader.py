@@ -262,6 +262,7 @@ def grader_settings(limits: SandboxLimits = DEFAULT_LIMITS) -> dict[str, Any]:
         "time_limit": "cpu",  # CPU time decides timeout; the wall-clock guard only ends waiting programs
         "per_test_timeout_s": limits.per_test_timeout_s,
         "global_timeout_s": f"min({limits.global_timeout_s}, (per_test_timeout_s + 1) * n_tests + 5)",
+        # Past the guard a test is ended once it has made no CPU progress for 2 s; past 4 guards, always.
         "wall_guard_s": "4 * per_test_timeout_s + 5" if limits.wall_guard_s is None else limits.wall_guard_s,
         "memory_mb": limits.memory_mb,
         "disk_mb": limits.disk_mb,

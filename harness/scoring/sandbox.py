@@ -57,7 +57,8 @@ class SandboxLimits:
 
     Time is CPU time, as contest judges count it: `per_test_timeout_s` per test, and the solution's
     tests together at most min(global_timeout_s, (per_test + 1) * n_tests + 5) seconds. A wall-clock
-    guard (`wall_guard_s`, by default 4 x per_test + 5) only ends programs that sleep or wait.
+    guard (`wall_guard_s`, by default 4 x per_test + 5) ends programs that sleep or wait: past it, a
+    test that has made no CPU progress for 2 s is ended, and past 4 guards any test is.
     """
 
     per_test_timeout_s: float = 6.0
