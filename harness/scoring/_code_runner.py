@@ -88,6 +88,7 @@ def probe_capabilities(mode: str, interpreter_paths: list[str]) -> dict[str, boo
 
 
 def _seccomp_works() -> bool:
+    _confine._seccomp_program()  # built here once, so every fork inherits it ready-made
     pid = os.fork()
     if pid == 0:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import functools
 import os
 import platform
 import resource
@@ -106,11 +107,12 @@ def arrange_fds(mapping: dict[int, int]) -> None:
     spare = {target: fcntl.fcntl(source, fcntl.F_DUPFD_CLOEXEC, 256) for target, source in mapping.items()}
     for target, copy in spare.items():
         os.dup2(copy, target, inheritable=False)
-    for fd in range(256):
+    highest = max(mapping)
+    for fd in range(highest):
         if fd not in mapping:
             with contextlib.suppress(OSError):
                 os.close(fd)
-    os.closerange(256, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
+    os.closerange(highest + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))  # close_range(2): one call
 
 
 def drop_to(uid: int) -> None:
@@ -214,9 +216,24 @@ _EPERM = 1
 
 def install_seccomp() -> bool:
     """Install the deny list for this process and its future children; False where unsupported."""
+    filters = _seccomp_program()
+    if filters is None:
+        return False
+    buffer = ctypes.create_string_buffer(filters, len(filters))
+    fprog = struct.pack("@HP", len(filters) // 8, ctypes.addressof(buffer))
+    fprog_buffer = ctypes.create_string_buffer(fprog, len(fprog))
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    result = _libc.prctl(22, 2, ctypes.addressof(fprog_buffer), 0, 0)  # PR_SET_SECCOMP, FILTER mode
+    _check(result, "seccomp")
+    return True
+
+
+@functools.cache
+def _seccomp_program() -> bytes | None:
+    """The BPF filter, built once per runner (each test's candidate only installs it)."""
     arch = platform.machine()
     if arch not in _AUDIT_ARCH:
-        return False
+        return None
     denied = [*_KEYRING[arch], *_IPC[arch]]
     ld_w, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, ...
     program = [
@@ -231,11 +248,4 @@ def install_seccomp() -> bool:
         to_deny = len(denied) - index  # jump over the remaining tests and the ALLOW
         program.append((jeq, to_deny, 0, number))
     program += [(ret, 0, 0, _SECCOMP_RET_ALLOW), (ret, 0, 0, _SECCOMP_RET_ERRNO | _EPERM)]
-    filters = b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
-    buffer = ctypes.create_string_buffer(filters, len(filters))
-    fprog = struct.pack("@HP", len(program), ctypes.addressof(buffer))
-    fprog_buffer = ctypes.create_string_buffer(fprog, len(fprog))
-    prctl(PR_SET_NO_NEW_PRIVS, 1)
-    result = _libc.prctl(22, 2, ctypes.addressof(fprog_buffer), 0, 0)  # PR_SET_SECCOMP, FILTER mode
-    _check(result, "seccomp")
-    return True
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
