@@ -131,11 +131,13 @@ def test_keyring_ipc_and_memfd_are_refused(mode):
         "keyctl = libc.syscall(248, b'user', b'h4', b'secret', 6, -4)\nkey_errno = ctypes.get_errno()\n"
         "shm = libc.shmget(0x4834, 4096, 0o1666)\nshm_errno = ctypes.get_errno()\n"
         "try:\n    os.memfd_create('x')\n    memfd = 'made'\nexcept OSError as e:\n    memfd = e.errno\n"
-        "print(keyctl, key_errno, shm, shm_errno, memfd)\n"
+        "msg = libc.syscall(68, 0x4834, 0o1666)\nmsg_errno = ctypes.get_errno()\n"
+        "mq = libc.syscall(240, b'h4-queue', 0o100 | 2, 0o600, None)\nmq_errno = ctypes.get_errno()\n"
+        "print(keyctl, key_errno, shm, shm_errno, memfd, msg, msg_errno, mq, mq_errno)\n"
     )
     if os.uname().machine != "x86_64":
         pytest.skip("the probe uses x86-64 system call numbers")
-    assert output_of(code) == "-1 1 -1 1 1"  # EPERM from the seccomp list
+    assert output_of(code) == "-1 1 -1 1 1 -1 1 -1 1"  # EPERM from the seccomp list
     with open("/proc/sysvipc/shm") as f:
         assert "4834" not in f.read().lower()  # nothing reached the host's IPC namespace
 
