@@ -47,9 +47,11 @@ def become_candidate(job: dict[str, Any], fds: dict[int, int], uid: int | None, 
     _confine.arrange_fds(fds)
     if uid is not None:
         _confine.drop_to(uid)
+    _confine.clear_capabilities()
     _confine.prctl(_confine.PR_SET_DUMPABLE, 0)  # after the uid change, which may reset it
     limits = job["limits"]
     _confine.set_limits(limits["cpu_s"], limits["memory_bytes"], limits["output_bytes"], limits["processes"])
+    _confine.prctl(_confine.PR_SET_NO_NEW_PRIVS, 1)  # also where seccomp is unavailable
     _confine.install_seccomp()
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores both; a judge must not
         signal.signal(sig, signal.SIG_DFL)

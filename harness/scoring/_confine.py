@@ -121,6 +121,13 @@ def drop_to(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
+def clear_capabilities() -> None:
+    """Empty every capability set (bwrap leaves the runner's in the inheritable set; lowering is free)."""
+    header = struct.pack("=Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = bytes(24)  # two {effective, permitted, inheritable} words, all zero
+    _check(_libc.capset(header, data), "capset")
+
+
 def kill_uid(uid: int) -> None:
     """SIGKILL every process of `uid`, sessions and process groups left included.
 

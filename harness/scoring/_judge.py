@@ -66,9 +66,11 @@ def become_judge(job: dict[str, Any], fds: dict[int, int], uid: int | None, priv
     os.chdir("/")
     if uid is not None:
         _confine.drop_to(uid)
+    _confine.clear_capabilities()
     _confine.prctl(_confine.PR_SET_DUMPABLE, 0)
     limits = job["limits"]
     _confine.set_limits(limits["cpu_s"], limits["memory_bytes"], 1 << 20, 8)
+    _confine.prctl(_confine.PR_SET_NO_NEW_PRIVS, 1)  # also where seccomp is unavailable
     _confine.install_seccomp()
 
 

@@ -142,6 +142,15 @@ def test_keyring_ipc_and_memfd_are_refused(mode):
         assert "4834" not in f.read().lower()  # nothing reached the host's IPC namespace
 
 
+def test_the_candidate_holds_no_privilege(rooted):
+    code = (
+        "import os\nfields = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+        "caps = [int(fields[k], 16) for k in ('CapInh', 'CapPrm', 'CapEff', 'CapAmb')]\n"
+        "print(os.getuid() != 0, caps, fields['NoNewPrivs'].strip(), fields['Seccomp'].strip())\n"
+    )
+    assert output_of(code) == "True [0, 0, 0, 0] 1 2"
+
+
 def test_the_writable_folder_is_a_small_tmpfs(rooted):
     code = (
         "import os\nwritten = 0\n"
