@@ -119,7 +119,10 @@ def test_grader_settings_name_every_choice() -> None:
     settings = CODE_GRADER.settings
     assert settings["float_compare"] == "exact_decimal" and settings["threads"] == "join"
     assert settings["per_test_timeout_s"] == 6.0 and settings["sandbox"] in ("bwrap", "subprocess")
-    assert CODE_GRADER.name == "code_exec" and CODE_GRADER.version == code_grader.GRADER_VERSION
+    assert settings["time_limit"] == "cpu" and settings["asserts"] == "judge_process"
+    assert settings["functional_compare"] == "lcb_equality"
+    assert CODE_GRADER.name == "code_exec" and CODE_GRADER.version == code_grader.GRADER_VERSION == "2"
+    assert CODE_GRADER.score_many is not None  # harness run grades code in the worker pool
 
 
 @pytest.mark.parametrize("memory_mb", [256])
