@@ -126,7 +126,7 @@ CORPUS: list[Hostile] = [
     _h("stdio-fork-bomb", "stdio", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", "timeout", "left_processes"),
     _h("stdio-fills-the-disk", "stdio", "import os\nwith open('big', 'wb') as f:\n    for _ in range(1024):\n        f.write(os.urandom(1 << 20))\n", "runtime_error", what="1 GiB into its folder"),
     _h("stdio-endless-output", "stdio", "while True:\n    print('x' * 1000)\n", "runtime_error", what="output limit"),
-    _h("functional-huge-list", "functional", "class Solution:\n    def add(self, a, b):\n        return [0] * 10**7\n", "wrong_answer", what="80 MB of data, over the cap"),
+    _h("functional-huge-value", "functional", "class Solution:\n    def add(self, a, b):\n        return 'x' * (40 << 20)\n", "wrong_answer", what="40 MB of data, over the cap"),
     # --- poisoned return values (one output used to end the whole run) ---------------------------------
     _h("functional-nested-3000", "functional", "class Solution:\n    def add(self, a, b):\n        x = []\n        for _ in range(3000):\n            x = [x]\n        return x\n", "wrong_answer"),
     _h("functional-5000-digits", "functional", "class Solution:\n    def add(self, a, b):\n        return 10**5000\n", "wrong_answer"),
