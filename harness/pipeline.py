@@ -37,8 +37,16 @@ from harness.prompt_fit import (
 )
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
-from harness.results import ScoreFile, provenance_now, sample_row, score_file_name, write_score_file
+from harness.results import (
+    SCHEMA_VERSION,
+    ScoreFile,
+    provenance_now,
+    sample_row,
+    score_file_name,
+    write_score_file,
+)
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
+from harness.scoring.tamper import tampering_counts
 from harness.sharding import Shard
 from harness.types import (
     ChatMessage,
@@ -49,7 +57,9 @@ from harness.types import (
     Request,
     Sampling,
     Score,
+    Scorer,
     TaskSpec,
+    Verdict,
 )
 
 
@@ -312,6 +322,7 @@ def finish_task(
     generation_seconds = sum(c.seconds for c in completions)
     name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
     record = ScoreFile(
+        schema_version=SCHEMA_VERSION,
         run_id=plan.run_id,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         task={"name": plan.spec.name, "version": plan.spec.version},
@@ -327,6 +338,8 @@ def finish_task(
             "tokens_per_second": round(generated / generation_seconds, 2) if generation_seconds > 0 else None,
         },
         samples_file=name.removesuffix(".json") + ".samples.jsonl",
+        # Graders that run code (they name their sandbox) count what programs tried; see scoring/tamper.py.
+        tampering=tampering_counts(scores) if "sandbox" in plan.spec.grader.settings else None,
     )
     path = output / name
     write_score_file(path, record, rows)
@@ -336,16 +349,21 @@ def finish_task(
 def score_completions(
     plan: TaskPlan, completions: Sequence[Completion], progress: bool, context_tokens: Any = None
 ) -> list[Score]:
-    """The grader's scores, except for samples whose prompt did not fit: those were never generated and
-    get the verdict prompt_too_long without being graded."""
+    """One Score per completion. Samples whose prompt did not fit were never generated and get the
+    verdict prompt_too_long without being graded; an exception while grading one sample becomes that
+    sample's verdict."""
     problems = {p.id: p for p in plan.loaded.problems}
     grader = plan.spec.grader
     graded = [c for c in completions if c.finish_reason != PROMPT_TOO_LONG]
+    scores: list[Score] | None = None
     if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
-        scores = list(grader.score_many([(problems[c.problem_id], c) for c in graded]))
-    else:
+        try:
+            scores = list(grader.score_many([(problems[c.problem_id], c) for c in graded]))
+        except Exception:  # a grader bug: find which samples it hits, one at a time below
+            scores = None
+    if scores is None:
         progressing = scoring_progress(graded, plan.spec.name, progress)
-        scores = [grader.score(problems[c.problem_id], c) for c in progressing]
+        scores = [_score_one(grader.score, problems[c.problem_id], c) for c in progressing]
     by_key = {(s.problem_id, s.sample_index): s for s in scores}
     return [
         by_key[(c.problem_id, c.sample_index)]
@@ -353,6 +371,14 @@ def score_completions(
         else too_long_score(c, context_tokens)
         for c in completions
     ]
+
+
+def _score_one(score: Scorer, problem: Problem, completion: Completion) -> Score:
+    try:
+        return score(problem, completion)
+    except Exception as exc:
+        detail = f"grader error (not the model's fault): {type(exc).__name__}: {exc}"[:1000]
+        return Score(problem.id, completion.sample_index, Verdict.INFRA_ERROR, None, detail)
 
 
 def generate_into(

@@ -127,6 +127,8 @@ def _score_file_lines(
     if consistent:  # the precision of numbers that do not add up would mean nothing (and may not compute)
         lines += precision_lines(m)
     lines.append(f"verdicts     {_verdict_text(record, rows)}")
+    if record.tampering is not None:
+        lines.append(f"tampering    {format_tampering(record.tampering)}")
     if rows is not None:
         cut = sum(row.finish_reason == "length" for row in rows)
         lines.append(
@@ -181,6 +183,15 @@ def precision_lines(metrics: Mapping[str, Any]) -> list[str]:
         f"n for CI     {targets}: {fixed} samples per problem on these problems;",
         f"             over a population: {' / '.join(population(h) for h in PLANNED_HALF_WIDTHS)}",
     ]
+
+
+def format_tampering(block: Mapping[str, Any]) -> str:
+    """`3 samples flagged: builtins 2, exit_trick 1` (a flag never changes a verdict)."""
+    flagged = int(block.get("samples_flagged", 0))
+    if not flagged:
+        return "no sample flagged"
+    flags = ", ".join(f"{flag} {count}" for flag, count in block.get("flags", {}).items())
+    return f"{flagged} sample{'s' if flagged != 1 else ''} flagged: {flags} (see the samples file)"
 
 
 def _problem_list(ids: Sequence[str], limit: int = 20) -> str:

@@ -27,7 +27,7 @@ from harness.atomic import write_text_atomic
 from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
 from harness.types import Completion, Score
 
-SCHEMA_VERSION = 2  # 2: samples_sha256 binds the score file to its samples file
+SCHEMA_VERSION = 2  # 2: samples_sha256 binds the score file to its samples file; optional `tampering` block
 READABLE_VERSIONS = (1, 2)
 SCHEMA_RESOURCE = "schemas/score_file.schema.json"
 
@@ -80,6 +80,8 @@ class ScoreFile:
     samples_file: str  # relative to the score file's folder
     samples_sha256: str | None = None  # of the samples file; set by write_score_file, None in version 1
     schema_version: int = SCHEMA_VERSION
+    # Code tasks: {"samples_flagged": n, "flags": {flag: samples}} (see harness/scoring/tamper.py).
+    tampering: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,11 @@ class SampleRow:
     finish_reason: str
     detail: str | None
     seconds: float
+    tampering: tuple[str, ...] = ()  # code tasks: what the program tried (written only when not empty)
 
 
 _SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+_OPTIONAL_SAMPLE_FIELDS = ("tampering",)
 
 
 def sample_row(completion: Completion, score: Score) -> SampleRow:
@@ -115,6 +119,7 @@ def sample_row(completion: Completion, score: Score) -> SampleRow:
         finish_reason=completion.finish_reason,
         detail=score.detail,
         seconds=completion.seconds,
+        tampering=score.tampering,
     )
 
 
@@ -146,9 +151,18 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def score_file_to_dict(record: ScoreFile) -> dict[str, Any]:
+    """The JSON document; optional fields that are absent (None) are left out."""
     document = {f.name: _plain(getattr(record, f.name), f.name) for f in fields(ScoreFile)}
-    if document["samples_sha256"] is None:  # a version-1 record, which has no such field
-        del document["samples_sha256"]
+    for optional in ("samples_sha256", "tampering"):  # version-1 records have no samples_sha256
+        if document[optional] is None:
+            del document[optional]
+    return document
+
+
+def _sample_to_dict(row: SampleRow) -> dict[str, Any]:
+    document = asdict(row)
+    if not row.tampering:
+        del document["tampering"]  # rows of tasks that run no code stay as they were
     return document
 
 
@@ -194,7 +208,7 @@ def write_score_file(path: Path, record: ScoreFile, samples: Sequence[SampleRow]
     path = Path(path)
     lines = [
         json.dumps(
-            _plain(asdict(row), f"sample {row.problem_id}#{row.sample_index}"),
+            _plain(_sample_to_dict(row), f"sample {row.problem_id}#{row.sample_index}"),
             ensure_ascii=False,
             allow_nan=False,
         )
@@ -301,8 +315,12 @@ def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
     for number, line in enumerate(lines, start=1):
         try:
             data = json.loads(line)
-            if not isinstance(data, dict) or set(data) != set(_SAMPLE_FIELDS):
+            if not isinstance(data, dict) or not (
+                set(_SAMPLE_FIELDS) - set(_OPTIONAL_SAMPLE_FIELDS) <= set(data) <= set(_SAMPLE_FIELDS)
+            ):
                 raise ValueError(f"expected the fields {', '.join(_SAMPLE_FIELDS)}")
+            if "tampering" in data:
+                data["tampering"] = tuple(data["tampering"])
             rows.append(SampleRow(**data))
         except ValueError as err:
             raise ScoreFileError(f"{path}, line {number}: not a sample row ({err})") from err

@@ -119,6 +119,9 @@ class Score:
     verdict: Verdict
     extracted: str | None  # the answer (math) or code (code tasks) the grader looked at
     detail: str | None = None  # short human-readable reason, e.g. the failing test
+    # What generated code tried that looks like gaming the grader (code tasks; see scoring/tamper.py).
+    # Evidence only: it never changes the verdict.
+    tampering: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
