@@ -30,9 +30,12 @@ $(VENV)/.installed-test: $(VENV)/.installed scripts/install-test-extras.sh
 
 install-test: $(VENV)/.installed-test
 
+# The demo writes into its own folder: results/ holds the shipped score files, which a demo run on another
+# machine (another sandbox mode, say) would otherwise modify or add to.
+DEMO_OUTPUT := demo-results
 demo: install
-	$(BIN)/harness run configs/quickstart.yaml
-	$(BIN)/harness leaderboard results
+	$(BIN)/harness run configs/quickstart.yaml --output $(DEMO_OUTPUT)
+	$(BIN)/harness leaderboard $(DEMO_OUTPUT)
 
 test: install-test
 	$(BIN)/python -m pytest -q

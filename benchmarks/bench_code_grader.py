@@ -1,17 +1,19 @@
-"""Grading throughput of our code grader against two others, on the same solutions, side by side.
+"""Grading throughput of our code grader against others, on the same solutions, side by side.
 
-    .venv/bin/python benchmarks/bench_code_grader.py [--solutions 200] [--repeats 3] [--skip ID]
-        [--data ../shared/data]
+    .venv/bin/python benchmarks/bench_code_grader.py [--models o1-mini o1-preview] [--solutions N]
+        [--workers N] [--repeats 3] [--graders ours lighteval cold per-test] [--skip ID] [--data DIR]
 
-Workload: the first N official o1-mini LiveCodeBench submissions of release_v1, graded on public tests.
-Throughput is (public tests in the workload) / (wall seconds), the same numerator for every grader.
-Compared with:
-  (0) our own grader with a fresh sandboxed runner per solution (HARNESS_WARM_RUNNER=0, the old way);
-  (a) one fresh `python -I` process per test (the naive subprocess grader), same worker count;
-  (b) the LiveCodeBench grader shipped in lighteval (`evaluate_generations`, its batch entry point,
-      with num_process_evaluate = CPUs + 1, the same count as our pool), run in benchmarks/.venv-lighteval
-      (create it: python -m venv benchmarks/.venv-lighteval
-      && benchmarks/.venv-lighteval/bin/pip install lighteval).
+Workload: the official o1-mini and o1-preview LiveCodeBench submissions for the 400 problems of
+release_v1 (800 solutions), graded on the public tests; `--models o1-mini --solutions 200` is the
+200-solution set measured before. Throughput is (public tests in the workload) / (wall seconds), the
+same numerator for every grader, and every grader gets the same number of processes (`--workers`,
+default one per CPU). Compared with:
+  (cold) our own grader with a fresh sandboxed runner per solution (HARNESS_WARM_RUNNER=0);
+  (per-test) one fresh `python -I` process per test (the naive subprocess grader);
+  (lighteval) the LiveCodeBench grader shipped in lighteval 0.13 (`evaluate_generations`, its batch
+      entry point, num_process_evaluate = workers), run in benchmarks/.venv-lighteval (create it:
+      python -m venv benchmarks/.venv-lighteval
+      && benchmarks/.venv-lighteval/bin/pip install lighteval==0.13.0).
 Verdicts are compared as pass/fail per solution; the script prints how many agree.
 """
 
@@ -29,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.scoring._code_runner import PRELUDE
+from harness.scoring._prelude import PRELUDE
 from harness.scoring.code_compare import compare_functional, compare_stdio
 from harness.scoring.code_pool import grade_many
 from harness.scoring.warm_runner import WARM_VAR
@@ -47,7 +49,7 @@ from lighteval.tasks.tasks.lcb.codegen_metrics import evaluate_generations
 job = json.load(open(sys.argv[1]))
 start = time.monotonic()
 samples, generations = job["samples"], job["generations"]
-results = evaluate_generations(samples, generations, num_process_evaluate=os.cpu_count() + 1, timeout=6)
+results = evaluate_generations(samples, generations, num_process_evaluate=job["workers"], timeout=6)
 seconds = time.monotonic() - start
 passed = [bool(results[i][0]) and all(r is True for r in results[i][0]) for i in range(len(samples))]
 json.dump({"seconds": seconds, "passed": passed}, open(sys.argv[2], "w"))
@@ -62,15 +64,25 @@ _sys.stdout.write(_json.dumps(list(_v) if isinstance(_v, tuple) else _v))
 """
 
 
-def load_workload(data: Path, count: int) -> list[tuple[Problem, str]]:
-    rows = [
-        json.loads(x)
-        for x in (data / "livecodebench" / "lcb_release_v5_problems_no_private_tests.jsonl").open()
-    ]
+def load_workload(data: Path, models: list[str], count: int | None) -> list[tuple[Problem, str]]:
+    """The submissions of `models` for release_v1's 400 problems, in the submissions file's order."""
+    lcb = data / "livecodebench"
+    release_v1 = {
+        json.loads(x)["question_id"]
+        for x in (lcb / "original_mavencoder_lcb_release_v1_public_tests.jsonl").open()
+    }
+    rows = [json.loads(x) for x in (lcb / "lcb_release_v5_problems_no_private_tests.jsonl").open()]
     problems = {p.id: p for p in (livecodebench.to_problem(r, i) for i, r in enumerate(rows)) if p.tests}
     subs = [json.loads(x) for x in (data / "code_solutions" / "lcb_v5_o1_submissions_graded.jsonl").open()]
-    chosen = [s for s in subs if s["model"].startswith("o1-mini") and s["question_id"] in problems][:count]
-    return [(problems[s["question_id"]], s["code"]) for s in chosen]
+    chosen = [
+        s
+        for s in subs
+        if any(s["model"].startswith(m) for m in models) and s["question_id"] in release_v1 & problems.keys()
+    ]
+    return [(problems[s["question_id"]], s["code"]) for s in chosen[:count]]
+
+
+WORKERS = os.cpu_count() or 1  # set from --workers; every grader gets this many processes
 
 
 def run_ours(workload: list[tuple[Problem, str]], warm: bool = True) -> tuple[float, list[bool]]:
@@ -82,7 +94,7 @@ def run_ours(workload: list[tuple[Problem, str]], warm: bool = True) -> tuple[fl
     os.environ[WARM_VAR] = "1" if warm else "0"
     try:
         start = time.monotonic()
-        scores = grade_many(jobs, progress=False)
+        scores = grade_many(jobs, workers=WORKERS, progress=False)
         return time.monotonic() - start, [s.correct for s in scores]
     finally:
         if previous is None:
@@ -121,7 +133,7 @@ def _one_process_per_test(problem: Problem, code: str) -> bool:
 
 def run_per_test_processes(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool]]:
     start = time.monotonic()
-    with ThreadPoolExecutor((os.cpu_count() or 1) + 1) as pool:
+    with ThreadPoolExecutor(WORKERS) as pool:
         passed = list(pool.map(lambda item: _one_process_per_test(*item), workload))
     return time.monotonic() - start, passed
 
@@ -141,7 +153,8 @@ def run_lighteval(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool
         samples.append({"input_output": json.dumps(io)})
     with tempfile.TemporaryDirectory() as tmp:
         job, out = Path(tmp, "job.json"), Path(tmp, "out.json")
-        job.write_text(json.dumps({"samples": samples, "generations": [[code] for _, code in workload]}))
+        generations = [[code] for _, code in workload]
+        job.write_text(json.dumps({"samples": samples, "generations": generations, "workers": WORKERS}))
         subprocess.run(
             [str(LIGHTEVAL_PYTHON), "-c", LIGHTEVAL_DRIVER, str(job), str(out)],
             check=True,
@@ -153,18 +166,22 @@ def run_lighteval(workload: list[tuple[Problem, str]]) -> tuple[float, list[bool
 
 
 GRADERS = {
-    "ours (warm sandboxed runner per worker)": run_ours,
-    "ours, fresh sandboxed runner/solution": run_ours_cold,
-    "one process per test": run_per_test_processes,
-    "lighteval LCB grader": run_lighteval,
+    "ours": ("ours (warm sandboxed runner per worker)", run_ours),
+    "cold": ("ours, fresh sandboxed runner/solution", run_ours_cold),
+    "per-test": ("one process per test", run_per_test_processes),
+    "lighteval": ("lighteval 0.13 LCB grader", run_lighteval),
 }
 
 
 def main() -> None:
+    global WORKERS
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--solutions", type=int, default=200)
+    parser.add_argument("--models", nargs="+", default=["o1-mini", "o1-preview"])
+    parser.add_argument("--solutions", type=int, default=None, help="the first N (default: all)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes per grader")
+    parser.add_argument("--graders", nargs="+", choices=list(GRADERS), default=["ours", "lighteval"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument(
         "--repeats", type=int, default=1, help="rounds over all graders, interleaved; the best time counts"
@@ -176,19 +193,26 @@ def main() -> None:
         help="leave out this problem id (e.g. one compute-bound outlier)",
     )
     args = parser.parse_args()
-    workload = [(p, c) for p, c in load_workload(args.data, args.solutions) if p.id not in args.skip]
+    WORKERS = args.workers
+    workload = [
+        (p, c) for p, c in load_workload(args.data, args.models, args.solutions) if p.id not in args.skip
+    ]
     n_tests = sum(len(p.tests or ()) for p, _ in workload)
-    print(f"workload: {len(workload)} o1-mini solutions, {n_tests} public tests, {os.cpu_count()} CPUs")
+    print(
+        f"workload: {len(workload)} solutions ({', '.join(args.models)}), {n_tests} public tests, "
+        f"{os.cpu_count()} CPUs, {WORKERS} processes per grader"
+    )
     best: dict[str, tuple[float, list[bool]]] = {}
     for round_index in range(args.repeats):
-        for name, runner in GRADERS.items():
+        for key in ["ours", *[g for g in args.graders if g != "ours"]]:
+            name, runner = GRADERS[key]
             measured = runner(workload)
             if measured is None:
                 continue
             print(f"  round {round_index + 1}: {name}: {measured[0]:.1f} s", flush=True)
             if name not in best or measured[0] < best[name][0]:
                 best[name] = measured
-    ours_s, ours = best["ours (warm sandboxed runner per worker)"]
+    ours_s, ours = best[GRADERS["ours"][0]]
     for name, (seconds, passed) in best.items():
         same = sum(a == b for a, b in zip(ours, passed, strict=True))
         print(

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,52 +84,91 @@ def plain_loop(model: Any, tokenizer: Any, prompts: list[str], batch_size: int, 
     return total
 
 
+@dataclass(frozen=True)
+class Side:
+    tokens: int
+    seconds: float  # best of the repeats
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.seconds
+
+
+def compare_with_plain_loop(
+    backend: Any, prompts: list[str], batch_size: int, max_new_tokens: int, repeats: int
+) -> tuple[Side, Side]:
+    """(plain loop, harness backend) on the backend's own loaded model, alternating `repeats` rounds."""
+    backend.batch_size = batch_size
+    plain, sides = compare_sides({"harness": backend}, prompts, batch_size, max_new_tokens, repeats)
+    return plain, sides["harness"]
+
+
+def compare_sides(
+    backends: dict[str, Any], prompts: list[str], batch_size: int, max_new_tokens: int, repeats: int
+) -> tuple[Side, dict[str, Side]]:
+    """The plain loop (on the first backend's model, at `batch_size`) and each backend at its own batch
+    size, alternating `repeats` rounds."""
+    from harness.types import ChatMessage, Request, Sampling
+
+    sampling = Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
+    requests = [
+        Request("aime24", f"p{i}", 0, (ChatMessage("user", p),), sampling, seed=i)
+        for i, p in enumerate(prompts)
+    ]
+    for backend in backends.values():
+        list(backend.generate(requests[:2]))  # warm-up: no side pays for first-call allocations
+    reference = next(iter(backends.values()))
+    times: dict[str, list[float]] = {"plain": [], **{name: [] for name in backends}}
+    tokens: dict[str, int] = {}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tokens["plain"] = plain_loop(
+            reference.model, reference.tokenizer, prompts, batch_size, max_new_tokens
+        )
+        times["plain"].append(time.perf_counter() - started)
+        for name, backend in backends.items():
+            started = time.perf_counter()
+            tokens[name] = sum(c.output_tokens for c in backend.generate(requests))
+            times[name].append(time.perf_counter() - started)
+    sides = {name: Side(tokens[name], min(times[name])) for name in times}
+    plain = sides.pop("plain")
+    return plain, sides
+
+
+def print_comparison(
+    plain: Side,
+    harness: Side,
+    target: float,
+    labels: tuple[str, str] = ("plain transformers loop", "harness hf backend"),
+) -> None:
+    width = max(len(label) for label in (*labels, "ratio harness/plain"))
+    for label, side in zip(labels, (plain, harness), strict=True):
+        print(f"{label:<{width}}: {side.tokens} tokens in {side.seconds:.2f} s = {side.rate:.1f} tok/s")
+    print(f"{'ratio harness/plain':<{width}}: {harness.rate / plain.rate:.3f}x (target >= {target}x)")
+
+
 def bench_backend(args: argparse.Namespace) -> None:
     from harness.backends.hf import HFBackend
-    from harness.types import ChatMessage, ModelSpec, Request, Sampling
+    from harness.types import ModelSpec
 
     def backend(batch_size: int, deterministic: bool) -> HFBackend:
         options = {"deterministic": deterministic}
         spec = ModelSpec("bench", "hf", args.model, args.dtype, args.device, batch_size, options=options)
         return HFBackend(spec)
 
-    sides = {
-        "harness, deterministic": backend(args.batch_size, True),
+    sides = {  # the first one's model (plain sdpa attention) also runs the plain loop
         "harness, deterministic=false": backend(args.batch_size, False),
+        "harness, deterministic": backend(args.batch_size, True),
     }
     if args.one_row:
         sides["harness, one row per pass"] = backend(1, True)
-    fast = sides["harness, deterministic=false"]  # its model attends through plain sdpa
-    info = fast.info()
+    info = sides["harness, deterministic=false"].info()
     print(f"model {args.model}: dtype {info.dtype}, device {info.device}, {info.engine}")
     prompts = load_problems(args.data, args.prompts)
-    sampling = Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens)
-    requests = [
-        Request("aime24", f"p{i}", 0, (ChatMessage("user", p),), sampling, seed=i)
-        for i, p in enumerate(prompts)
-    ]
-    for side in sides.values():  # warm-up, so no side pays for first-call allocations
-        list(side.generate(requests[:2]))
-    times: dict[str, list[float]] = {"plain transformers loop": [], **{name: [] for name in sides}}
-    tokens: dict[str, int] = {}
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        tokens["plain transformers loop"] = plain_loop(
-            fast.model, fast.tokenizer, prompts, args.batch_size, args.max_new_tokens
-        )
-        times["plain transformers loop"].append(time.perf_counter() - started)
-        for name, side in sides.items():
-            started = time.perf_counter()
-            tokens[name] = sum(c.output_tokens for c in side.generate(requests))
-            times[name].append(time.perf_counter() - started)
+    plain, timed = compare_sides(sides, prompts, args.batch_size, args.max_new_tokens, args.repeats)
     print(f"{len(prompts)} prompts, batch {args.batch_size}, max_new_tokens {args.max_new_tokens}, greedy")
-    plain_rate = tokens["plain transformers loop"] / min(times["plain transformers loop"])
-    for name, seconds in times.items():
-        rate = tokens[name] / min(seconds)
-        print(
-            f"{name:30s}: {tokens[name]} tokens in {min(seconds):.2f} s = {rate:.1f} tok/s, "
-            f"{rate / plain_rate:.3f}x plain (target >= 0.9x)"
-        )
+    for name, side in timed.items():
+        print_comparison(plain, side, target=0.9, labels=("plain transformers loop", name))
 
 
 def bench_plain_process(args: argparse.Namespace) -> None:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.scoring import code_grader
 from harness.scoring.code_pool import grade_many
-from harness.types import Completion, Problem
+from harness.types import Completion, Problem, Score
 from tasks import humaneval, livecodebench, mbpp
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -73,6 +73,18 @@ def validate_lcb(data: Path) -> None:
     print(f"  our verdicts: {dict(verdicts)}")
     for qid, model, verdict, detail in disagreements:
         print(f"    {qid} {model}: {verdict}: {(detail or '')[:160]}")
+    correct = [score for sub, score in zip(subs, scores, strict=True) if sub["label_correct"]]
+    report_flags(f"  tampering flags on the {len(correct)} labelled-correct submissions", correct)
+    report_flags(f"  tampering flags on all {len(scores)} submissions", scores)
+
+
+def report_flags(title: str, scores: list[Score]) -> None:
+    """Which samples earned tampering flags (reference solutions should earn none)."""
+    flagged = [s for s in scores if s.tampering]
+    counts = Counter(flag for s in flagged for flag in s.tampering)
+    print(f"{title}: {len(flagged)} flagged {dict(counts)}")
+    for score in flagged[:20]:
+        print(f"    {score.problem_id}: {', '.join(score.tampering)}")
 
 
 def validate_humaneval(data: Path) -> None:
@@ -81,11 +93,16 @@ def validate_humaneval(data: Path) -> None:
     for i, row in enumerate(rows):
         problem = humaneval.to_problem(row, i)
         jobs.append((problem, as_completion(problem, row["prompt"] + row["canonical_solution"])))
+    start = time.monotonic()
     scores = grade_many(jobs, progress=False)
+    seconds = time.monotonic() - start
     failed = [(s.problem_id, s.verdict.value, s.detail) for s in scores if not s.correct]
-    print(f"HumanEval canonical solutions: {len(scores) - len(failed)}/{len(scores)} passed")
+    print(
+        f"HumanEval canonical solutions: {len(scores) - len(failed)}/{len(scores)} passed in {seconds:.1f} s"
+    )
     for item in failed:
         print("   ", *item)
+    report_flags("  tampering flags", scores)
 
 
 def validate_mbpp(data: Path) -> None:
@@ -94,11 +111,14 @@ def validate_mbpp(data: Path) -> None:
     for i, row in enumerate(rows):
         problem = mbpp.to_problem(row, i)
         jobs.append((problem, as_completion(problem, row["code"])))
+    start = time.monotonic()
     scores = grade_many(jobs, progress=False)
+    seconds = time.monotonic() - start
     failed = [(s.problem_id, s.verdict.value, (s.detail or "")[:160]) for s in scores if not s.correct]
-    print(f"MBPP reference solutions: {len(scores) - len(failed)}/{len(scores)} passed")
+    print(f"MBPP reference solutions: {len(scores) - len(failed)}/{len(scores)} passed in {seconds:.1f} s")
     for item in failed:
         print("   ", *item)
+    report_flags("  tampering flags", scores)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -46,8 +47,25 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError raised inside says which file it concerns: a failed write() on an open handle (a full
+    disk, say) carries no file name, and a message without one leaves a person guessing."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace `path` with `data` atomically. The folder must exist."""
+    with naming(path):
+        _write_bytes_atomic(path, data)
+
+
+def _write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness import __version__
@@ -14,25 +14,31 @@ EXIT_FAILED = 1  # the run or command failed (model, data, engine)
 EXIT_USAGE = 2  # the input was wrong (config, arguments); nothing was written
 
 
+def whole_number(lowest: int) -> Callable[[str], int]:
+    """An argparse type: an integer ≥ `lowest`, so a bad value is a usage message, not a traceback."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lowest - 1
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"expected a whole number ≥ {lowest}, got {text!r}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness", description="Evaluate locally hosted open models on math and code tasks."
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not `required`: a bare `harness` prints the help with the list of commands instead of a usage error.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="evaluate a model on the tasks of a config file")
-    run.add_argument("config", type=Path, help="eval config (YAML)")
-    run.add_argument("--limit", type=int, help="evaluate only the first N problems of each task")
-    run.add_argument("--output", type=Path, help="folder for score files (overrides the config's output)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5",
-    )
+    _config_arguments(run, "evaluate")
     run.add_argument(
         "--shard", help="evaluate only shard i of N (i/N, 0-based); combine with `harness merge`"
     )
@@ -81,20 +87,49 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--force", action="store_true", help="compare even when the protocols differ (output is marked)"
     )
-    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
-    compare.add_argument("--resamples", type=int, default=10000, help="bootstrap/permutation resamples")
+    compare.add_argument(
+        "--seed",
+        type=whole_number(0),
+        default=0,
+        help="seed of Monte Carlo permutation draws (past the exact limit)",
+    )
+    compare.add_argument(
+        "--resamples",
+        type=whole_number(1),
+        default=10000,
+        help="Monte Carlo permutation draws (past the exact limit)",
+    )
 
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
-    merge.add_argument("config", type=Path)
-    merge.add_argument("--limit", type=int)
-    merge.add_argument("--output", type=Path)
-    merge.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
-    merge.add_argument("--no-progress", action="store_true")
+    _config_arguments(merge, "merge")
+    merge.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
 
+def _config_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The config and its overrides, shared by `run` and `merge` (a merge must name the run exactly as the
+    shards did, so it takes the same ones)."""
+    parser.add_argument("config", type=Path, help="eval config (YAML)")
+    parser.add_argument(
+        "--limit", type=whole_number(1), help=f"{verb} only the first N problems of each task"
+    )
+    parser.add_argument("--output", type=Path, help="folder for score files (overrides the config's output)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
     from harness.errors import RUN_ERRORS, USAGE_ERRORS  # light: no engine is imported
 
     try:
@@ -116,8 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RUN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("interrupted; finished samples are saved in the journal, rerun to resume", file=sys.stderr)
+    except OSError as err:  # a full disk, a read-only folder, ...: one line with the path and the fix
+        from harness.output_folder import describe_os_error
+
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt as err:  # the pipeline's RunInterrupted says how many samples were saved
+        detail = str(err) or "samples already generated are kept in the journal: rerun to resume"
+        print(f"interrupted: {detail}", file=sys.stderr)
         return 130
     return EXIT_USAGE
 
@@ -192,10 +233,19 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from harness.report import format_score_file
-    from harness.results import read_score_file
+    from harness.results import ScoreFileError, check_score_file, read_samples, read_score_file
 
-    record = read_score_file(args.score_file)
-    print(format_score_file(args.score_file, record))
+    # Read without the consistency check, so that a file whose numbers do not add up is still shown,
+    # with every discrepancy marked (and exit status 1); the check here recomputes everything.
+    record = read_score_file(args.score_file, verify=False)
+    findings = check_score_file(args.score_file, record, thorough=True)
+    try:
+        rows = read_samples(args.score_file, record)
+    except ScoreFileError:
+        rows = None
+    print(format_score_file(args.score_file, record, rows, findings))
+    if findings:
+        return EXIT_FAILED
     if args.plot is not None:
         from harness.plots import write_score_figure
 

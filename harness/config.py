@@ -6,6 +6,7 @@ without reading code. Validation happens before anything is loaded or written.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,7 @@ def _parse_model(raw: Any, where: str) -> ModelSpec:
     options = raw.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: model.options: expected a mapping")
+    _reject_non_finite(options, where, "model.options")
     revision = raw.get("revision")
     return ModelSpec(
         name=_expect(raw["name"], str, where, "model.name"),
@@ -205,8 +207,11 @@ def _check_generation_value(key: str, value: Any, where: str, field_path: str) -
     if key in ("temperature", "top_p"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {field_path}: expected a number, got {value!r}")
-        if value < 0 or (key == "top_p" and not 0 < value <= 1):
-            raise ConfigError(f"{where}: {field_path}: {value} is out of range")
+        allowed = "a finite number ≥ 0" if key == "temperature" else "a number in (0, 1]"
+        # NaN compares false with everything, so finiteness is checked first and explicitly.
+        in_range = math.isfinite(value) and (value >= 0 if key == "temperature" else 0 < value <= 1)
+        if not in_range:
+            raise ConfigError(f"{where}: {field_path}: {value} is out of range; expected {allowed}")
         return float(value)
     if key == "stop":
         stops = [value] if isinstance(value, str) else value
@@ -243,6 +248,7 @@ def _parse_task(entry: Any, where: str, field_path: str) -> TaskRequest:
     if "prompt_template" in texts and "{problem}" not in texts["prompt_template"]:
         raise ConfigError(f"{where}: {field_path}.prompt_template: must contain {{problem}}")
     options = {k: v for k, v in entry.items() if k not in TASK_ENTRY_KEYS}
+    _reject_non_finite(options, where, field_path)
     return TaskRequest(
         name,
         data,
@@ -253,6 +259,19 @@ def _parse_task(entry: Any, where: str, field_path: str) -> TaskRequest:
         options,
         field_path,
     )
+
+
+def _reject_non_finite(value: Any, where: str, field_path: str) -> None:
+    """Backend options are checked by their backend once it is built; a NaN or infinity is wrong for every
+    one of them, and is caught here, before any model is loaded."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: {field_path}: {value} is not a finite number")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _reject_non_finite(item, where, f"{field_path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_non_finite(item, where, f"{field_path}[{index}]")
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:

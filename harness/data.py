@@ -39,8 +39,10 @@ def load_problems(
     if spec.select is not None:
         try:
             problems = list(spec.select(problems, {**spec.options, **(options or {})}))
-        except (KeyError, TypeError, ValueError) as err:
-            raise DataError(f"task {spec.name}: selecting problems failed: {err}") from None
+        except Exception as err:  # plugin code: whatever it raises becomes a message, not a traceback
+            raise DataError(
+                f"task {spec.name}: selecting problems failed: {type(err).__name__}: {err}"
+            ) from None
     if limit is not None:
         problems = problems[:limit]
     if not problems:
@@ -94,18 +96,49 @@ def read_local_file(path: Path, task: str) -> list[Mapping[str, Any]]:
     if suffix == ".parquet":
         import datasets  # heavy; only for Parquet
 
-        return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
+        try:
+            return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
+        except Exception as err:  # pyarrow and datasets raise many kinds; all mean "not a readable file"
+            raise DataError(
+                f"task {task}: data file {path}: not a readable Parquet file ({type(err).__name__}: "
+                f"{str(err)[:300]})"
+            ) from None
     raise DataError(f"task {task}: data file {path}: expected .jsonl, .json or .parquet")
 
 
+def decode_utf8(raw: bytes, path: Path) -> str:
+    """The file's text; a byte that is not UTF-8 raises ValueError naming the line and column (never
+    replaced: the text would no longer be what the file says)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        problem = f"{path}:{line}: not UTF-8 (byte 0x{raw[err.start]:02x} at column {column})"
+    raise ValueError(problem)
+
+
+def _read_text(path: Path, task: str) -> str:
+    try:
+        return decode_utf8(path.read_bytes(), path)
+    except ValueError as err:
+        raise DataError(f"task {task}: {err}; save the file as UTF-8") from None
+
+
 def _read_jsonl(path: Path, task: str) -> Iterator[Mapping[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, task)
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
         try:
             rows = json.loads(text)
         except json.JSONDecodeError as err:
             raise DataError(f"task {task}: {path}: not valid JSON: {err}") from None
-        yield from rows
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                raise DataError(
+                    f"task {task}: {path}: row {number} of the JSON array is {type(row).__name__}, "
+                    "expected a JSON object (one per problem)"
+                )
+            yield row
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -144,19 +177,30 @@ def _to_problems(
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, row in enumerate(rows):
+        # `index` counts from 0 because it is what to_problem receives (some tasks build ids from it);
+        # people read row numbers that count from 1, as editors count lines.
+        where = f"task {spec.name}: {_describe(source)} row {index + 1}"
         try:
             problem = spec.to_problem(row, index)
         except KeyError as err:
             raise DataError(
-                f"task {spec.name}: {_describe(source)} row {index}: missing field {err}; "
-                f"fields present: {', '.join(sorted(row))}"
+                f"{where}: missing field {err}; fields present: {', '.join(sorted(row))}"
             ) from None
         except (TypeError, ValueError) as err:
-            raise DataError(f"task {spec.name}: {_describe(source)} row {index}: {err}") from None
+            raise DataError(f"{where}: {err}") from None
+        except Exception as err:  # a bug in the task's to_problem: name it instead of a traceback
+            raise DataError(f"{where}: the task's to_problem failed: {type(err).__name__}: {err}") from None
+        if not isinstance(problem, Problem) or not isinstance(problem.id, str):
+            got = (
+                type(problem).__name__ if not isinstance(problem, Problem) else "a Problem with a non-text id"
+            )
+            raise DataError(
+                f"{where}: the task's to_problem returned {got}, expected a harness.types.Problem"
+            )
         if problem.id in seen:
             raise DataError(
                 f"task {spec.name}: {_describe(source)}: problem id {problem.id!r} appears in rows "
-                f"{seen[problem.id]} and {index}"
+                f"{seen[problem.id] + 1} and {index + 1}"
             )
         seen[problem.id] = index
         problems.append(problem)

@@ -8,11 +8,13 @@ class UsageError(ValueError):
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
+    from harness.backends.base import BackendSettingError
     from harness.compare import ComparisonError
     from harness.config import ConfigError
     from harness.reference_rows import ReferenceRowsError
 
-    return (ComparisonError, ConfigError, ReferenceRowsError, UsageError)
+    # Checked before RUN_ERRORS, so BackendSettingError (a BackendError) exits 2, not 1.
+    return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, UsageError)
 
 
 def _run_errors() -> tuple[type[BaseException], ...]:

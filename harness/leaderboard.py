@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.reference_rows import ReferenceRow
 from harness.results import NotAScoreFileError, ScoreFile, ScoreFileError, read_score_file
+from harness.scoring.ranks import RankInterval, rank_intervals
 
 
 @dataclass(frozen=True, order=True)
@@ -134,7 +135,8 @@ def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tup
                 skipped.append((path, "not a score file (JSON without schema_version or protocol)"))
         except ScoreFileError as err:
             # The path is reported beside the reason already; do not repeat it inside.
-            skipped.append((path, str(err).removeprefix(f"{path} ").removeprefix("is ")))
+            reason = str(err).removeprefix(f"{path}: ").removeprefix(f"{path} ").removeprefix("is ")
+            skipped.append((path, reason))
     return found, skipped
 
 
@@ -254,3 +256,18 @@ def describe_protocol(protocol: Mapping[str, Any]) -> str:
 
 def harness_version(cell: Cell) -> str:
     return str(cell.record.provenance.get("harness_version", "?"))
+
+
+def column_rank_intervals(board: Leaderboard, column: ColumnKey, **options: Any) -> list[RankInterval]:
+    """Rank intervals of the models in one column (scoring/ranks.py; options go to rank_intervals).
+
+    A hook for the renderers: a column holds one protocol, hence one problem set, so its per-problem
+    results can be ranked together. A model is named "name backend dtype revision", unique per row.
+    """
+    results = {}
+    for row in board.rows:
+        cell = board.cells.get((row, column))
+        if cell is not None:
+            label = " ".join(part for part in (row.name, row.backend, row.dtype, row.revision) if part)
+            results[label] = cell.record.metrics["per_problem"]
+    return rank_intervals(results, **options)

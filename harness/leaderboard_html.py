@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 
 from harness.leaderboard import Cell, ColumnKey, Leaderboard, ModelKey, describe_protocol, harness_version
-from harness.plots import Point, efficiency_svg, score_bars_svg
+from harness.plots import Point, efficiency_svg, score_bars_svg, short_label
 from harness.reference_rows import references_html
 
 GRID_LIMIT = 60  # problems shown per grid; the most separating ones first
@@ -27,9 +28,14 @@ th[aria-sort=descending]::after{content:" ▼"}td.num,td.score{text-align:right;
 .ci,.n{color:#5b6475;font-size:12px}.missing{color:#9aa}.mark{color:#b3261e;font-weight:bold;cursor:help}
 .banner{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px;margin:8px 0}
 .reported{background:#eef;border:1px dashed #88a;padding:1px 6px;font-size:12px;font-weight:normal}
-.proto{font-size:12px;color:#5b6475;font-weight:normal}.charts{display:flex;flex-wrap:wrap;gap:16px}
-svg.chart{border:1px solid #e3e6ee;background:#fcfcfe}svg .title{font-weight:600;font-size:13px}
-svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}svg .label{font-size:12px}
+.proto{font-size:12px;color:#5b6475;font-weight:normal}
+.chart-grid{display:grid;grid-template-columns:repeat(3,minmax(0,440px));gap:12px 16px;align-items:start}
+.chart-grid h3{grid-column:1/-1;margin:18px 0 0}.legend{font-size:13px}.legend ul{margin:4px 0}
+@media (max-width:900px){.chart-grid{grid-template-columns:minmax(0,440px)}}
+svg.chart{border:1px solid #e3e6ee;background:#fcfcfe;width:100%;height:auto}
+svg .title{font-weight:600;font-size:13px}
+svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}
+svg .label{font-size:12px;paint-order:stroke;stroke:#fcfcfe;stroke-width:3px;stroke-linejoin:round}
 svg .value{font-size:12px}svg .bar{fill:#7aa6e0}svg .ci{stroke:#1d2430;stroke-width:1.5}
 svg .dot{fill:#d9534f}table.grid td{text-align:center;font-size:12px;min-width:34px}
 table.grid th{font-size:12px;font-weight:normal}
@@ -63,12 +69,40 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _identity_parts(row: ModelKey) -> dict[str, str]:
+    revision = row.revision.removeprefix("sha256:")[:10] or "no revision"
+    return {"name": row.name, "backend": row.backend, "dtype": row.dtype, "revision": revision}
+
+
+def _distinguishing(rows: Sequence[ModelKey], row: ModelKey, fields: Sequence[str]) -> list[str]:
+    """The parts of `row`'s identity, among `fields`, in which `rows` are not all alike."""
+    parts = _identity_parts(row)
+    return [parts[f] for f in fields if len({_identity_parts(r)[f] for r in rows}) > 1]
+
+
 def _model_label(lb: Leaderboard, row: ModelKey) -> str:
-    """The model name, plus revision/dtype only where two rows share a name."""
+    """The model name, plus what tells it apart (backend, dtype, revision) where two rows share a name."""
     twins = [r for r in lb.rows if r.name == row.name]
     if len(twins) == 1:
         return row.name
-    return f"{row.name} ({row.revision[:10] or 'no revision'}, {row.dtype})"
+    return f"{row.name} ({', '.join(_distinguishing(twins, row, ('backend', 'dtype', 'revision')))})"
+
+
+def chart_labels(lb: Leaderboard) -> tuple[dict[ModelKey, str], list[tuple[str, str]]]:
+    """Labels for the charts, which have little room: only what tells the rows apart (say "hf · bfloat16"
+    and "llamacpp · Q4_1" for two engines of one model), and a legend from label to full identity
+    whenever a label is not simply the model's name. Where even that is too long to tell rows apart once
+    cut, the rows get short keys (M1, M2, ...) explained by the legend."""
+    fields = ("name", "backend", "dtype", "revision")
+    labels = {row: " · ".join(_distinguishing(lb.rows, row, fields)) or row.name for row in lb.rows}
+    if len({short_label(label) for label in labels.values()}) < len(labels):
+        labels = {row: f"M{i}" for i, row in enumerate(lb.rows, start=1)}
+    legend = [
+        (labels[row], f"{row.name} ({row.backend}, {row.dtype}, revision {_identity_parts(row)['revision']})")
+        for row in lb.rows
+        if labels[row] != row.name
+    ]
+    return labels, legend
 
 
 def _common_version(lb: Leaderboard) -> str | None:
@@ -188,14 +222,14 @@ def _protocols(lb: Leaderboard) -> str:
     )
 
 
-def _column_points(lb: Leaderboard, col: ColumnKey) -> list[Point]:
+def _column_points(lb: Leaderboard, col: ColumnKey, labels: dict[ModelKey, str]) -> list[Point]:
     points = []
     for row in lb.rows:
         cell = lb.cells.get((row, col))
         if cell is not None:
             points.append(
                 Point(
-                    label=_model_label(lb, row),
+                    label=labels[row],
                     accuracy=cell.accuracy,
                     ci95=cell.ci95,
                     tokens_per_sample=cell.generated_tokens / cell.n_samples,
@@ -206,28 +240,29 @@ def _column_points(lb: Leaderboard, col: ColumnKey) -> list[Point]:
 
 
 def _charts(lb: Leaderboard) -> str:
-    parts = ['<section id="charts"><h2>Scores and efficiency</h2>']
+    """One grid: a row per column of the board (its title across), the same three charts in each."""
+    labels, legend = chart_labels(lb)
+    cells = []
     for col in lb.columns:
         label = lb.column_labels[col]
-        points = _column_points(lb, col)
-        parts.append(
+        points = _column_points(lb, col, labels)
+        cells.append(
             f'<h3>{_esc(label)} <span class="proto">{_esc(describe_protocol(lb.protocols[col]))}</span></h3>'
         )
-        parts.append('<div class="charts">')
-        parts.append(score_bars_svg(points, f"{label}: accuracy % with 95% CI"))
-        parts.append(
-            efficiency_svg(
-                points, f"{label}: accuracy vs tokens", "tokens_per_sample", "avg tokens per sample"
+        cells.append(score_bars_svg(points, "accuracy % with 95% CI", f"{label}: accuracy % with 95% CI"))
+        for field, unit in (("tokens_per_sample", "avg tokens per sample"),
+                            ("seconds_per_problem", "wall seconds per problem")):  # fmt: skip
+            cells.append(
+                efficiency_svg(points, f"accuracy vs {unit}", field, unit, f"{label}: accuracy vs {unit}")
             )
-        )
-        parts.append(
-            efficiency_svg(
-                points, f"{label}: accuracy vs wall time", "seconds_per_problem", "wall seconds per problem"
-            )
-        )
-        parts.append("</div>")
-    parts.append("</section>")
-    return "".join(parts)
+    key = ""
+    if legend:
+        items = "".join(f"<li><b>{_esc(short)}</b>: {_esc(full)}</li>" for short, full in legend)
+        key = f'<div class="legend" id="chart-legend">Chart labels:<ul>{items}</ul></div>'
+    return (
+        f'<section id="charts"><h2>Scores and efficiency</h2>{key}'
+        f'<div class="chart-grid">{"".join(cells)}</div></section>'
+    )
 
 
 def _grid_order(solved: dict[str, list[float | None]]) -> list[str]:

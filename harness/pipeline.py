@@ -18,12 +18,35 @@ from typing import Any
 from harness.backends.base import Backend, BackendError
 from harness.config import GENERATION_DEFAULTS, ConfigError, EvalConfig, TaskRequest
 from harness.data import LoadedProblems, load_problems
-from harness.journal import Journal, add_generation_seconds, recorded_generation_seconds
+from harness.journal import (
+    GenerationClock,
+    Journal,
+    JournalLock,
+    read_journal,
+    recorded_generation_seconds,
+)
+from harness.output_folder import check_writable
 from harness.progress import generation_progress, scoring_progress, set_library_progress
+from harness.prompt_fit import (
+    PROMPT_TOO_LONG,
+    check_prompts,
+    too_long_completion,
+    too_long_score,
+    warn_about,
+    with_prompt_check,
+)
 from harness.protocol import build_protocol, sample_seed
 from harness.registry import TaskRegistry, discover
-from harness.results import SampleRow, ScoreFile, provenance_now, score_file_name, write_score_file
+from harness.results import (
+    SCHEMA_VERSION,
+    ScoreFile,
+    provenance_now,
+    sample_row,
+    score_file_name,
+    write_score_file,
+)
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
+from harness.scoring.tamper import tampering_counts
 from harness.sharding import Shard
 from harness.types import (
     ChatMessage,
@@ -34,12 +57,18 @@ from harness.types import (
     Request,
     Sampling,
     Score,
+    Scorer,
     TaskSpec,
+    Verdict,
 )
 
 
 class RunError(RuntimeError):
     """The run could not finish; completed samples stay in the journal for the next attempt."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during generation; the message says how many samples the journal holds."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,14 @@ def plan_task(config: EvalConfig, registry: TaskRegistry, entry: TaskRequest) ->
         )
     options = {**spec.options, **entry.options}
     sampling = resolve_sampling(spec, config.generation, entry.generation)
+    if sampling.greedy and sampling.n > 1:
+        # Refused rather than warned about: n identical greedy samples cost n times the compute and make
+        # pass@k and maj@k look like the results of a sampled protocol, which they are not.
+        raise ConfigError(
+            f"{config.source}: {entry.field_path}: temperature 0 (greedy decoding) with n={sampling.n} "
+            f"would give {sampling.n} identical samples per problem; set n: 1, or a temperature above 0 "
+            "to draw different samples"
+        )
     loaded = load_problems(spec, entry.data, entry.limit, options)
     template = entry.prompt_template or spec.prompt_template
     system_prompt = entry.system_prompt if entry.system_prompt is not None else spec.system_prompt
@@ -138,17 +175,30 @@ def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
 
 
 class BackendSession:
-    """Creates the backend on first use, so rescoring a finished journal never loads the model."""
+    """Creates the backend on first use, so rescoring a finished journal never loads the model.
 
-    def __init__(self, spec: ModelSpec):
+    A backend that can tell whether it fits the run (the replay backend: does its file hold completions
+    the run does not ask for?) gets every request of the run, all tasks and shards, through an optional
+    `expect_requests` method before anything is generated."""
+
+    def __init__(self, spec: ModelSpec, requests: Sequence[Request] = ()):
         self.spec = spec
+        self.requests = requests
         self._backend: Backend | None = None
 
     def get(self) -> Backend:
         if self._backend is None:
             from harness.backends.registry import create_backend
 
-            self._backend = create_backend(self.spec)
+            backend = create_backend(self.spec)
+            expect = getattr(backend, "expect_requests", None)
+            if callable(expect):
+                try:
+                    expect(self.requests)
+                except BaseException:
+                    backend.close()
+                    raise
+            self._backend = backend
         return self._backend
 
     def close(self) -> None:
@@ -165,10 +215,11 @@ def run(
     progress: bool = True,
 ) -> list[TaskOutcome]:
     """Evaluate every task of the config; return where each score file went."""
+    check_writable(config.output)  # before the data and the model are loaded, not after
     set_library_progress(progress)  # engines' own bars (model loading) follow --no-progress too
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
-    session = BackendSession(config.model)
+    session = BackendSession(config.model, [r for plan in plans for r in plan.requests])
     outcomes = []
     try:
         for plan in plans:
@@ -193,35 +244,63 @@ def run_task(
         / ".journal"
         / (plan.run_id + (f".shard{shard.index}of{shard.count}" if shard else "") + ".jsonl")
     )
-    journal = Journal(journal_path, journal_fingerprint(config.model, plan))
-    done = journal.load()
-    wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
-    pending = [r for r in wanted if r.key not in done]
-    model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
-    generating = 0.0  # this session's generation wall time, model loading included
-    if pending:
-        generation_started = time.monotonic()
-        try:
-            backend = session.get()
-            save_model_info(model_info_path, backend.info())
-            generate_into(journal, backend, pending, plan.spec.name, progress)
-        finally:  # an interrupted session's time counts too: its completions are kept
-            generating = time.monotonic() - generation_started
-            add_generation_seconds(journal_path, generating)
+    with JournalLock(journal_path):  # a second run of this journal is refused, never duplicated
+        journal = Journal(journal_path, journal_fingerprint(config.model, plan))
         done = journal.load()
-    missing = [r.key for r in wanted if r.key not in done]
-    if missing:
-        raise RunError(
-            f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
-            f"(first: {missing[0]}); rerun to retry them"
-        )
-    if shard is not None:
-        return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
-    model_info = load_model_info(model_info_path) or session.get().info()
-    completions = [done[r.key] for r in plan.requests]
-    # Generation time of every session that filled the journal, plus this session's other work.
-    wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
-    return finish_task(plan, model_info, completions, output, wall, command, progress)
+        wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
+        pending = [r for r in wanted if r.key not in done]
+        model_info_path = output / ".journal" / f"{plan.run_id}.model.json"
+        generating = 0.0  # this session's generation wall time, model loading included
+        if pending:
+            with GenerationClock(journal_path) as clock:  # records the time as it accrues
+                try:
+                    generate_pending(plan, session, journal, pending, model_info_path, progress)
+                except KeyboardInterrupt:
+                    # Counted on disk: Ctrl-C can land after a line is written but before it is counted.
+                    on_disk = read_journal(journal_path).completions
+                    saved = sum(r.key in on_disk for r in wanted)
+                    added = saved - (len(wanted) - len(pending))
+                    raise RunInterrupted(
+                        f"task {plan.spec.name}: {saved} of {len(wanted)} samples are saved in the journal "
+                        f"{journal_path} ({added} added in this session); rerun the same command to resume"
+                    ) from None
+                generating = clock.seconds
+            done = journal.load()
+        missing = [r.key for r in wanted if r.key not in done]
+        if missing:
+            raise RunError(
+                f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
+                f"(first: {missing[0]}); rerun to retry them"
+            )
+        if shard is not None:
+            return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
+        model_info = load_model_info(model_info_path) or session.get().info()
+        completions = [done[r.key] for r in plan.requests]
+        # Generation time of every session that filled the journal, plus this session's other work.
+        wall = recorded_generation_seconds(journal_path) + (time.monotonic() - started - generating)
+        return finish_task(plan, model_info, completions, output, wall, command, progress)
+
+
+def generate_pending(
+    plan: TaskPlan,
+    session: BackendSession,
+    journal: Journal,
+    pending: Sequence[Request],
+    model_info_path: Path,
+    progress: bool,
+) -> None:
+    """Load the model, set aside the prompts that do not fit its context, and journal every completion."""
+    backend = session.get()
+    fit = check_prompts(backend, pending, session.spec.backend)
+    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
+    warn_about(fit, plan.spec.name)
+    for request in pending:  # journaled as such, so that a resume does not count them again
+        if not fit.fits(request):
+            journal.append(too_long_completion(request))
+    runnable = [r for r in pending if fit.fits(r)]
+    generate_into(journal, backend, runnable, plan.spec.name, progress)
+    # Again: some facts are only known from the answers (the model a server says it served).
+    save_model_info(model_info_path, with_prompt_check(backend.info(), fit))
 
 
 def finish_task(
@@ -234,24 +313,8 @@ def finish_task(
     progress: bool,
 ) -> TaskOutcome:
     """Score completions, compute metrics, and write the score file and per-sample file."""
-    scores = score_completions(plan, completions, progress)
-    rows = []
-    for completion, score in zip(completions, scores, strict=True):
-        rows.append(
-            SampleRow(
-                problem_id=completion.problem_id,
-                sample_index=completion.sample_index,
-                completion=completion.text,
-                reasoning=completion.reasoning,
-                extracted=score.extracted,
-                verdict=score.verdict.value,
-                correct=score.correct,
-                output_tokens=completion.output_tokens,
-                finish_reason=completion.finish_reason,
-                detail=score.detail,
-                seconds=completion.seconds,
-            )
-        )
+    scores = score_completions(plan, completions, progress, model_info.extra.get("context_tokens"))
+    rows = [sample_row(c, s) for c, s in zip(completions, scores, strict=True)]
     metrics = compute_metrics(
         scores, [p.id for p in plan.loaded.problems], plan.sampling.n, bootstrap_seed=plan.sampling.seed
     )
@@ -260,7 +323,7 @@ def finish_task(
     generation_seconds = sum(c.seconds for c in completions)
     name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
     record = ScoreFile(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         run_id=plan.run_id,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         task={"name": plan.spec.name, "version": plan.spec.version},
@@ -276,21 +339,47 @@ def finish_task(
             "tokens_per_second": round(generated / generation_seconds, 2) if generation_seconds > 0 else None,
         },
         samples_file=name.removesuffix(".json") + ".samples.jsonl",
+        # Graders that run code (they name their sandbox) count what programs tried; see scoring/tamper.py.
+        tampering=tampering_counts(scores) if "sandbox" in plan.spec.grader.settings else None,
     )
     path = output / name
     write_score_file(path, record, rows)
     return TaskOutcome(plan.spec.name, path, metrics_dict, len(completions), len(completions))
 
 
-def score_completions(plan: TaskPlan, completions: Sequence[Completion], progress: bool) -> list[Score]:
+def score_completions(
+    plan: TaskPlan, completions: Sequence[Completion], progress: bool, context_tokens: Any = None
+) -> list[Score]:
+    """One Score per completion. Samples whose prompt did not fit were never generated and get the
+    verdict prompt_too_long without being graded; an exception while grading one sample becomes that
+    sample's verdict."""
     problems = {p.id: p for p in plan.loaded.problems}
     grader = plan.spec.grader
+    graded = [c for c in completions if c.finish_reason != PROMPT_TOO_LONG]
+    scores: list[Score] | None = None
     if grader.score_many is not None:  # e.g. code execution in a worker pool, with its own progress bar
-        return list(grader.score_many([(problems[c.problem_id], c) for c in completions]))
+        try:
+            scores = list(grader.score_many([(problems[c.problem_id], c) for c in graded]))
+        except Exception:  # a grader bug: find which samples it hits, one at a time below
+            scores = None
+    if scores is None:
+        progressing = scoring_progress(graded, plan.spec.name, progress)
+        scores = [_score_one(grader.score, problems[c.problem_id], c) for c in progressing]
+    by_key = {(s.problem_id, s.sample_index): s for s in scores}
     return [
-        grader.score(problems[c.problem_id], c)
-        for c in scoring_progress(completions, plan.spec.name, progress)
+        by_key[(c.problem_id, c.sample_index)]
+        if c.finish_reason != PROMPT_TOO_LONG
+        else too_long_score(c, context_tokens)
+        for c in completions
     ]
+
+
+def _score_one(score: Scorer, problem: Problem, completion: Completion) -> Score:
+    try:
+        return score(problem, completion)
+    except Exception as exc:
+        detail = f"grader error (not the model's fault): {type(exc).__name__}: {exc}"[:1000]
+        return Score(problem.id, completion.sample_index, Verdict.INFRA_ERROR, None, detail)
 
 
 def generate_into(

@@ -17,7 +17,11 @@ from typing import Any
 
 from harness.results import SampleRow, ScoreFile, read_samples
 
-_LABEL_CHARS = 26  # longer model names are cut in the chart; the full name is in the tooltip
+# Charts are drawn 440 px wide so three sit side by side on a 1400 px page; the label room grows with the
+# labels up to LABEL_CHARS characters (longer ones are cut; the full label is in the tooltip).
+CHART_WIDTH = 440
+LABEL_CHARS = 28
+_CHAR_PX = 7  # about the width of one character of the 12 px labels
 
 
 class PlotError(ValueError):
@@ -39,19 +43,27 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+def short_label(label: str) -> str:
+    """A label as the charts show it: cut to LABEL_CHARS characters."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def score_bars_svg(points: Sequence[Point], title: str) -> str:
-    """Horizontal bars of accuracy with 95% CI whiskers, best first."""
-    left, bar, gap, top = 200, 16, 8, 28
-    width, plot_w = 620, 620 - 200 - 70  # 70 px on the right for the value labels
+def _label_room(points: Sequence[Point]) -> int:
+    """Pixels for the longest (possibly cut) label, plus a little air."""
+    return _CHAR_PX * max((len(short_label(p.label)) for p in points), default=4) + 12
+
+
+def score_bars_svg(points: Sequence[Point], title: str, description: str | None = None) -> str:
+    """Horizontal bars of accuracy with 95% CI whiskers, best first. `description` (the screen-reader
+    label) defaults to the title."""
+    bar, gap, top = 16, 8, 28
+    left = max(_label_room(points), 40)
+    width, plot_w = CHART_WIDTH, CHART_WIDTH - left - 44  # 44 px on the right for the value labels
     ordered = sorted(points, key=lambda p: (-p.accuracy, p.label))
     height = top + len(ordered) * (bar + gap) + 24
     parts = [
-        f'<svg class="chart bars" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="chart bars" role="img" aria-label="{_esc(description or title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="{left}" y="16" class="title">{_esc(title)}</text>',
     ]
     bottom = height - 20
@@ -68,7 +80,7 @@ def score_bars_svg(points: Sequence[Point], title: str) -> str:
         parts += [
             f"<g><title>{_esc(tip)}</title>",
             f'<text x="{left - 6}" y="{mid + 4:.1f}" text-anchor="end" class="label">'
-            f"{_esc(_short(p.label))}</text>",
+            f"{_esc(short_label(p.label))}</text>",
             f'<rect x="{left}" y="{y}" width="{bar_w:.1f}" height="{bar}" class="bar"/>',
             f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" class="ci"/>',
             f'<line x1="{lo:.1f}" y1="{y + 3}" x2="{lo:.1f}" y2="{y + bar - 3}" class="ci"/>',
@@ -92,9 +104,12 @@ def _nice_max(value: float) -> float:
     return float(10 * scale)
 
 
-def efficiency_svg(points: Sequence[Point], title: str, x_field: str, x_label: str) -> str:
+def efficiency_svg(
+    points: Sequence[Point], title: str, x_field: str, x_label: str, description: str | None = None
+) -> str:
     """Accuracy (with CI) against a cost per model: tokens per sample or seconds per problem."""
-    width, height, left, right, top, bottom = 620, 300, 56, 150, 28, 40
+    width, height, left, top, bottom = CHART_WIDTH, 280, 48, 28, 40
+    right = max(_label_room(points), 30)  # the labels sit right of their points
     plot_w, plot_h = width - left - right, height - top - bottom
     x_max = _nice_max(max((getattr(p, x_field) for p in points), default=1.0) * 1.05)
 
@@ -105,8 +120,8 @@ def efficiency_svg(points: Sequence[Point], title: str, x_field: str, x_label: s
         return top + plot_h * (1 - v)
 
     parts = [
-        f'<svg class="chart scatter" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="chart scatter" role="img" aria-label="{_esc(description or title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="{left}" y="16" class="title">{_esc(title)}</text>',
     ]
     for frac in (0, 0.25, 0.5, 0.75, 1):
@@ -132,7 +147,7 @@ def efficiency_svg(points: Sequence[Point], title: str, x_field: str, x_label: s
             f"<g><title>{_esc(tip)}</title>",
             f'<line x1="{x:.1f}" y1="{sy(p.ci95[0]):.1f}" x2="{x:.1f}" y2="{sy(p.ci95[1]):.1f}" class="ci"/>',
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="dot"/>',
-            f'<text x="{x + 7:.1f}" y="{y - 5:.1f}" class="label">{_esc(_short(p.label))}</text></g>',
+            f'<text x="{x + 7:.1f}" y="{y - 5:.1f}" class="label">{_esc(short_label(p.label))}</text></g>',
         ]
     parts.append("</svg>")
     return "".join(parts)

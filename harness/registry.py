@@ -43,7 +43,7 @@ class TaskRegistry:
             return self.tasks[name].spec
         known = ", ".join(sorted(self.tasks)) or "none"
         hint = ""
-        broken = [f for f in self.failures if name in f.plugin]
+        broken = [f for f in self.failures if name in f.plugin or repr(name) in f.reason]
         if broken:
             hint = f" (plugin {broken[0].plugin} failed to load: {broken[0].reason})"
         raise KeyError(f"unknown task {name!r}{hint}; known tasks: {known}")
@@ -52,6 +52,13 @@ class TaskRegistry:
         for spec in specs:
             if not isinstance(spec, TaskSpec):
                 self.failures.append(PluginFailure(plugin, f"provides {type(spec).__name__}, not a TaskSpec"))
+                continue
+            if not isinstance(spec.prompt_template, str) or "{problem}" not in spec.prompt_template:
+                # The same rule as for a template in a config: without the slot the model never sees the
+                # problem, and every answer would be graded against a prompt that was not asked.
+                self.failures.append(
+                    PluginFailure(plugin, f"task {spec.name!r}: prompt_template must contain {{problem}}")
+                )
                 continue
             existing = self.tasks.get(spec.name)
             if existing is not None and existing.spec is not spec:

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
 from importlib import metadata, resources
 from pathlib import Path
@@ -24,8 +24,11 @@ from typing import Any
 
 from harness import __version__
 from harness.atomic import write_text_atomic
+from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
+from harness.types import Completion, Score
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: samples_sha256 binds the score file to its samples file; optional `tampering` block
+READABLE_VERSIONS = (1, 2)
 SCHEMA_RESOURCE = "schemas/score_file.schema.json"
 
 # Recorded in provenance when installed; looked up by distribution name, never imported.
@@ -47,6 +50,10 @@ PROVENANCE_LIBRARIES = (
 
 class ScoreFileError(ValueError):
     """A score file or samples file that cannot be written or read as it stands."""
+
+
+class InconsistentScoreFileError(ScoreFileError):
+    """A score file whose numbers do not follow from its own record (per-problem tally, samples file)."""
 
 
 class NotAScoreFileError(ScoreFileError):
@@ -71,7 +78,10 @@ class ScoreFile:
     provenance: Mapping[str, Any]  # see provenance_now
     cost: Mapping[str, Any]  # {wall_seconds, generated_tokens, tokens_per_second, generation_seconds}
     samples_file: str  # relative to the score file's folder
+    samples_sha256: str | None = None  # of the samples file; set by write_score_file, None in version 1
     schema_version: int = SCHEMA_VERSION
+    # Code tasks: {"samples_flagged": n, "flags": {flag: samples}} (see harness/scoring/tamper.py).
+    tampering: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,28 @@ class SampleRow:
     finish_reason: str
     detail: str | None
     seconds: float
+    tampering: tuple[str, ...] = ()  # code tasks: what the program tried (written only when not empty)
 
 
 _SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+_OPTIONAL_SAMPLE_FIELDS = ("tampering",)
+
+
+def sample_row(completion: Completion, score: Score) -> SampleRow:
+    return SampleRow(
+        problem_id=completion.problem_id,
+        sample_index=completion.sample_index,
+        completion=completion.text,
+        reasoning=completion.reasoning,
+        extracted=score.extracted,
+        verdict=score.verdict.value,
+        correct=score.correct,
+        output_tokens=completion.output_tokens,
+        finish_reason=completion.finish_reason,
+        detail=score.detail,
+        seconds=completion.seconds,
+        tampering=score.tampering,
+    )
 
 
 @functools.cache
@@ -122,7 +151,19 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def score_file_to_dict(record: ScoreFile) -> dict[str, Any]:
-    return {f.name: _plain(getattr(record, f.name), f.name) for f in fields(ScoreFile)}
+    """The JSON document; optional fields that are absent (None) are left out."""
+    document = {f.name: _plain(getattr(record, f.name), f.name) for f in fields(ScoreFile)}
+    for optional in ("samples_sha256", "tampering"):  # version-1 records have no samples_sha256
+        if document[optional] is None:
+            del document[optional]
+    return document
+
+
+def _sample_to_dict(row: SampleRow) -> dict[str, Any]:
+    document = asdict(row)
+    if not row.tampering:
+        del document["tampering"]  # rows of tasks that run no code stay as they were
+    return document
 
 
 def _first_violation(document: Any) -> str | None:
@@ -161,34 +202,44 @@ def _check_rows(path: Path, record: ScoreFile, samples: Sequence[SampleRow]) -> 
         seen.add(key)
 
 
-def write_score_file(path: Path, record: ScoreFile, samples: Sequence[SampleRow]) -> None:
-    """Validate, then write the samples JSONL and the score file (each atomically, in that order)."""
+def write_score_file(path: Path, record: ScoreFile, samples: Sequence[SampleRow]) -> ScoreFile:
+    """Validate, then write the samples JSONL and the score file (each atomically, in that order).
+    Returns the record as written: the current schema version, with the samples file's sha256."""
     path = Path(path)
-    document = score_file_to_dict(record)
-    violation = _first_violation(document)
-    if violation is not None:
-        raise ScoreFileError(f"refusing to write invalid score file {path}: {violation}")
-    _check_rows(path, record, samples)
     lines = [
         json.dumps(
-            _plain(asdict(row), f"sample {row.problem_id}#{row.sample_index}"),
+            _plain(_sample_to_dict(row), f"sample {row.problem_id}#{row.sample_index}"),
             ensure_ascii=False,
             allow_nan=False,
         )
         for row in samples
     ]
+    samples_text = "".join(line + "\n" for line in lines)
+    digest = hashlib.sha256(samples_text.encode("utf-8")).hexdigest()
+    record = replace(record, samples_sha256=digest, schema_version=SCHEMA_VERSION)
+    document = score_file_to_dict(record)
+    violation = _first_violation(document)
+    if violation is not None:
+        raise ScoreFileError(f"refusing to write invalid score file {path}: {violation}")
+    _check_rows(path, record, samples)
     samples_path = _samples_path(path, record)
     samples_path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(samples_path, "".join(line + "\n" for line in lines))
+    write_text_atomic(samples_path, samples_text)
     write_text_atomic(path, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return record
 
 
 def _looks_like_score_file(document: Any) -> bool:
     return isinstance(document, dict) and ("schema_version" in document or "protocol" in document)
 
 
-def read_score_file(path: Path) -> ScoreFile:
-    """Read and validate a score file; errors name the file and the first problem found."""
+def read_score_file(path: Path, verify: bool = True) -> ScoreFile:
+    """Read and validate a score file; errors name the file and the first problem found.
+
+    With `verify` (the default) the numbers must also follow from the file's own record: the metrics from
+    the per-problem tally, the samples file present and intact (see check_score_file). A file that fails
+    raises InconsistentScoreFileError listing every discrepancy. `harness show` reads without it, to show
+    such a file with its discrepancies marked."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -207,15 +258,50 @@ def read_score_file(path: Path) -> ScoreFile:
             document.get("format") if isinstance(document, dict) else None,
         )
     version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ScoreFileError(
-            f"{path} has schema_version {version!r}; this harness reads version "
-            f"{SCHEMA_VERSION}: use a matching harness version to read it"
+            f"{path} has schema_version {version!r}; this harness reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: use a matching harness version to read it"
         )
     violation = _first_violation(document)
     if violation is not None:
         raise ScoreFileError(f"{path} is not a valid score file: {violation}")
-    return ScoreFile(**{f.name: document[f.name] for f in fields(ScoreFile)})
+    record = ScoreFile(**{f.name: document.get(f.name) for f in fields(ScoreFile)})
+    if verify:
+        findings = check_score_file(path, record)
+        if findings:
+            raise InconsistentScoreFileError(f"{path}: the numbers do not add up: {'; '.join(findings)}")
+    return record
+
+
+def check_score_file(path: Path, record: ScoreFile, thorough: bool = False) -> list[str]:
+    """Discrepancies between a score file's numbers and its record (empty: consistent).
+
+    Always: the metrics against the per-problem tally, and the samples file present and unchanged (its
+    sha256; version-1 files, which have none, row by row). `thorough` also recomputes every metric from
+    the samples, the bootstrap interval included (see harness.score_checks)."""
+    findings = metrics_findings(record.metrics, record.counts, record.protocol)
+    samples_path = _samples_path(Path(path), record)
+    try:
+        data = samples_path.read_bytes()
+    except OSError as err:
+        return [*findings, f"its samples file {samples_path} cannot be read ({err.strerror or err})"]
+    if record.samples_sha256 is not None and hashlib.sha256(data).hexdigest() != record.samples_sha256:
+        lines = data.count(b"\n")
+        findings.append(
+            f"its samples file {samples_path} is not the one written with it (sha256 differs; {lines} "
+            f"lines for {record.metrics.get('n_samples')} samples): it was cut off, edited or replaced"
+        )
+        return findings
+    if record.samples_sha256 is None or thorough:
+        try:
+            rows = read_samples(Path(path), record)
+        except ScoreFileError as err:
+            return [*findings, str(err)]
+        findings += samples_findings(rows, record.metrics, record.counts, record.cost.get("generated_tokens"))
+        if thorough and not findings:
+            findings += recomputed_findings(rows, record.metrics)
+    return findings
 
 
 def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
@@ -229,8 +315,12 @@ def read_samples(score_file_path: Path, record: ScoreFile) -> list[SampleRow]:
     for number, line in enumerate(lines, start=1):
         try:
             data = json.loads(line)
-            if not isinstance(data, dict) or set(data) != set(_SAMPLE_FIELDS):
+            if not isinstance(data, dict) or not (
+                set(_SAMPLE_FIELDS) - set(_OPTIONAL_SAMPLE_FIELDS) <= set(data) <= set(_SAMPLE_FIELDS)
+            ):
                 raise ValueError(f"expected the fields {', '.join(_SAMPLE_FIELDS)}")
+            if "tampering" in data:
+                data["tampering"] = tuple(data["tampering"])
             rows.append(SampleRow(**data))
         except ValueError as err:
             raise ScoreFileError(f"{path}, line {number}: not a sample row ({err})") from err

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-FinishReason = Literal["stop", "length"]
+# "prompt_too_long": nothing was generated, the prompt did not fit the model's context (harness.prompt_fit).
+FinishReason = Literal["stop", "length", "prompt_too_long"]
 
 
 class Verdict(str, Enum):
@@ -30,6 +31,8 @@ class Verdict(str, Enum):
     SYNTAX_ERROR = "syntax_error"
     NO_CODE = "no_code"
     INFRA_ERROR = "infra_error"
+    # Any task: the prompt did not fit the model's context, so nothing was generated (counts as wrong).
+    PROMPT_TOO_LONG = "prompt_too_long"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class Score:
     verdict: Verdict
     extracted: str | None  # the answer (math) or code (code tasks) the grader looked at
     detail: str | None = None  # short human-readable reason, e.g. the failing test
+    # What generated code tried that looks like gaming the grader (code tasks; see scoring/tamper.py).
+    # Evidence only: it never changes the verdict.
+    tampering: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:

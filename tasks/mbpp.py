@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.scoring import judge_spec
 from harness.scoring.code_grader import CODE_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
 
@@ -19,17 +20,22 @@ def to_problem(row: Mapping[str, Any], index: int) -> Problem:
         "Reply with the Python code in one code block."
     )
     program = f"{row.get('test_setup_code') or ''}\n" + "\n".join(asserts) + "\n"
+    # The judge runs the asserts; the names they take from the solution are those the reference
+    # solution defines (functions, and classes such as the `Node` a test builds a tree from).
     return Problem(
         id=str(row["task_id"]),
         prompt=statement,
         tests=({"input": program, "output": "", "testtype": "python_asserts"},),
-        meta={"challenge_tests": list(row.get("challenge_test_list") or [])},
+        meta={
+            "challenge_tests": list(row.get("challenge_test_list") or []),
+            "judge": judge_spec.spec(program, reference_code=str(row["code"])),
+        },
     )
 
 
 MBPP = TaskSpec(
     name="mbpp",
-    version="1",
+    version="2",
     description="MBPP Python problems, pass@1 with the dataset's assert statements",
     source=DatasetSource(hub_id="google-research-datasets/mbpp", config="full", split="test"),
     to_problem=to_problem,

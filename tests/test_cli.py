@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.data import load_problems
 from harness.registry import discover
 
@@ -101,3 +103,47 @@ def test_run_show_and_leaderboard_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "leaderboard.md").is_file() and (
         tmp_path / "out" / "leaderboard.csv"
     ).is_file()
+
+
+def test_bare_harness_lists_the_commands() -> None:
+    result = harness()
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for command in ("run", "tasks", "leaderboard", "show", "compare", "merge"):
+        assert f"    {command}" in result.stdout
+
+
+def test_merge_help_describes_every_option() -> None:
+    result = harness("merge", "--help")
+    assert result.returncode == 0
+    described = result.stdout.split("positional arguments:", 1)[1].splitlines()
+    for option in ("config", "--limit LIMIT", "--output OUTPUT", "--set KEY.PATH=VALUE", "--no-progress"):
+        line = next(line for line in described if line.strip().startswith(option))
+        assert len(line.split()) > len(option.split()), f"{option} has no description"
+
+
+def test_bad_numbers_on_the_command_line_are_usage_errors(tmp_path: Path) -> None:
+    for args in (
+        ["compare", "a.json", "b.json", "--resamples", "0"],
+        ["compare", "a.json", "b.json", "--seed", "-1"],
+        ["run", "c.yaml", "--limit", "x"],
+    ):
+        result = harness(*args)
+        assert result.returncode == 2, args
+        assert "expected a whole number" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_device_cuda_without_cuda_exits_2_before_loading_the_model(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "model: {name: m, backend: hf, path: smollm2-135m-instruct, device: cuda}\n"
+        f"tasks: [{{name: sample-math, limit: 1}}]\noutput: {tmp_path / 'out'}\n"
+    )
+    result = harness("run", str(config), "--no-progress")
+    assert result.returncode == 2, result.stderr
+    assert "model.device: 'cuda' was requested but torch sees no CUDA device" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "out").glob("*.json"))

@@ -112,3 +112,32 @@ def test_limit_and_output_flags_override_every_task(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_config(REPO / "configs" / name)
     assert config.tasks
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("generation: {temperature: .nan}", "generation.temperature: nan is out of range; expected a finite"),
+        ("generation: {temperature: .inf}", "generation.temperature: inf is out of range; expected a finite"),
+        ("generation: {temperature: -0.5}", "generation.temperature: -0.5 is out of range; expected a"),
+        ("generation: {top_p: 1.5}", "generation.top_p: 1.5 is out of range; expected a number in (0, 1]"),
+        ("generation: {top_p: .nan}", "generation.top_p: nan is out of range; expected a number in (0, 1]"),
+        ("generation: {max_new_tokens: .inf}", "generation.max_new_tokens: expected an integer ≥ 1, got inf"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_the_stated_range(tmp_path: Path, setting: str, message: str) -> None:
+    text = f"model: {{name: a, backend: hf, path: p}}\n{setting}\ntasks: [x]\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert message in str(err.value)
+
+
+def test_non_finite_backend_and_task_options_are_refused(tmp_path: Path) -> None:
+    text = "model: {name: a, backend: openai, path: p, options: {timeout_s: .nan}}\ntasks: [x]\n"
+    with pytest.raises(ConfigError, match=r"model\.options\.timeout_s: nan is not a finite number"):
+        load_config(write(tmp_path, text))
+    text = "model: {name: a, backend: hf, path: p}\ntasks: [{name: x, weights: [1, -.inf]}]\n"
+    with pytest.raises(ConfigError, match=r"tasks\[0\]\.weights\[1\]: -inf is not a finite number"):
+        load_config(write(tmp_path, text))
+    with pytest.raises(ConfigError, match=r"generation\.temperature: nan is out of range"):
+        load_config(write(tmp_path, GOOD), overrides=["generation.temperature=.nan"])

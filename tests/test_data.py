@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.data import DataError, load_problems
 from harness.registry import discover
+from harness.types import Problem, TaskSpec
 
 
 def test_bundled_sample_task_loads_with_ids() -> None:
@@ -39,11 +42,11 @@ def test_local_file_errors_say_where(tmp_path: Path) -> None:
         load_problems(spec, broken)
     missing = tmp_path / "missing.jsonl"
     missing.write_text('{"problem": "x"}\n')
-    with pytest.raises(DataError, match=r"row 0: missing field .*answer.*fields present: problem"):
+    with pytest.raises(DataError, match=r"row 1: missing field .*answer.*fields present: problem"):
         load_problems(spec, missing)
     duplicate = tmp_path / "dup.jsonl"
     duplicate.write_text('{"id": "a", "problem": "x", "answer": "1"}\n' * 2)
-    with pytest.raises(DataError, match="problem id 'a' appears in rows 0 and 1"):
+    with pytest.raises(DataError, match="problem id 'a' appears in rows 1 and 2"):
         load_problems(spec, duplicate)
 
 
@@ -63,3 +66,44 @@ def test_hub_loading_failure_says_how_to_go_offline(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path))
     with pytest.raises(DataError, match=r"could not load HuggingFaceH4/aime_2024.*set `data:`"):
         load_problems(discover().get("aime24"))
+
+
+def test_non_utf8_bytes_name_the_line_and_the_byte(tmp_path: Path) -> None:
+    data = tmp_path / "latin1.jsonl"
+    data.write_bytes(b'{"problem": "ok", "answer": "1"}\n{"problem": "caf\xe9", "answer": "2"}\n')
+    with pytest.raises(DataError, match=r"latin1\.jsonl:2: not UTF-8 \(byte 0xe9 at column 17\)"):
+        load_problems(discover().get("aime24"), data)
+
+
+def test_a_json_array_of_non_objects_names_the_row(tmp_path: Path) -> None:
+    data = tmp_path / "array.json"
+    data.write_text('[{"problem": "x", "answer": "1"}, 7]')
+    with pytest.raises(
+        DataError, match=r"array\.json: row 2 of the JSON array is int, expected a JSON object"
+    ):
+        load_problems(discover().get("aime24"), data)
+
+
+def _plugin_with(to_problem: Any) -> TaskSpec:
+    return dataclasses.replace(discover().get("sample-math"), name="broken-plugin", to_problem=to_problem)
+
+
+def _explode(row: Any, index: int) -> Problem:
+    if index == 2:
+        raise AttributeError("'NoneType' object has no attribute 'strip'")
+    return Problem(id=str(index), prompt="p", answer="1")
+
+
+def test_a_plugin_whose_to_problem_raises_or_returns_junk_gets_a_message(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as caught:
+        load_problems(_plugin_with(_explode))
+    assert str(caught.value) == (
+        "task broken-plugin: sample_math.jsonl row 3: the task's to_problem failed: AttributeError: "
+        "'NoneType' object has no attribute 'strip'"
+    )
+    with pytest.raises(DataError, match=r"row 1: the task's to_problem returned dict, expected a harness"):
+        load_problems(_plugin_with(lambda row, index: dict(row)))
+    with pytest.raises(
+        DataError, match=r"row 1: the task's to_problem returned a Problem with a non-text id"
+    ):
+        load_problems(_plugin_with(lambda row, index: Problem(id=index, prompt="p")))  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,23 @@ def write_result(
     created_at: str = "2025-01-01T12:00:00Z",
     tokens_per_sample: int = 100,
     run_id: str = "run1",
+    cut: Collection[tuple[int, int]] = (),
 ) -> Path:
-    """A real score file for `model` where correct[p][i] says whether sample i of problem p is right."""
+    """A real score file for `model` where correct[p][i] says whether sample i of problem p is right;
+    the (p, i) in `cut` hit max_new_tokens (256) and, when wrong, are judged truncated."""
     n = len(correct[0])
     ids = [f"p{i}" for i in range(len(correct))]
     rows = [
-        SampleRow(pid, i, "text", None, "1" if ok else "2", "correct" if ok else "wrong", ok,
-                  tokens_per_sample, "stop", None, 0.1)
-        for pid, row in zip(ids, correct, strict=True)
+        SampleRow(pid, i, "text", None, "1" if ok else "2",
+                  "correct" if ok else "truncated" if (p, i) in cut else "wrong", ok,
+                  256 if (p, i) in cut else tokens_per_sample, "length" if (p, i) in cut else "stop",
+                  None, 0.1)
+        for p, (pid, row) in enumerate(zip(ids, correct, strict=True))
         for i, ok in enumerate(row)
     ]  # fmt: skip
+    # The protocol's sizes follow the grid, as in a real run (the hash stays the fixture's).
+    protocol = {**protocol, "data": {**protocol["data"], "problem_count": len(correct)},
+                "sampling": {**protocol["sampling"], "n": n}}  # fmt: skip
     scores = [Score(r.problem_id, r.sample_index, Verdict(r.verdict), r.extracted) for r in rows]
     metrics = compute_metrics(scores, ids, n=n, bootstrap_resamples=500)
     name = score_file_name(model, "toy", run_id)
@@ -72,7 +80,7 @@ def write_result(
         provenance=provenance_now(None),
         cost={
             "wall_seconds": 2.0,
-            "generated_tokens": tokens_per_sample * len(rows),
+            "generated_tokens": sum(r.output_tokens for r in rows),
             "tokens_per_second": 50.0,
             "generation_seconds": 2.0,
         },

@@ -15,7 +15,7 @@ import pytest
 
 from harness.leaderboard import build_leaderboard
 from harness.leaderboard_export import render_json, write_leaderboard
-from harness.leaderboard_html import render_html
+from harness.leaderboard_html import chart_labels, render_html
 from harness.reference_rows import ReferenceRow
 from tests.test_leaderboard import PROTOCOL_B, write_result
 
@@ -177,3 +177,39 @@ def test_charts_render_with_size(page_in_browser: tuple[Any, list[str]]) -> None
     widths = [bars.nth(i).bounding_box()["width"] for i in range(bars.count())]
     assert len(widths) == 3 and widths == sorted(widths, reverse=True) and widths[0] > widths[-1] > 0
     assert page.locator("svg.scatter circle.dot").count() == 2 * 4
+
+
+def test_chart_labels_say_what_tells_rows_apart(tmp_path: Path) -> None:
+    one = write_result(tmp_path, "smollm2-135m-instruct", [[R], [W]])
+    two = write_result(tmp_path, "smollm2-135m-instruct", [[R], [R]], run_id="run2")
+    document = json.loads(two.read_text())
+    document["model"].update(backend="llamacpp", dtype="Q4_1")  # the same model on another engine
+    two.write_text(json.dumps(document))
+    board = build_leaderboard(tmp_path)
+    labels, legend = chart_labels(board)
+    assert sorted(labels.values()) == ["hf · float32", "llamacpp · Q4_1"]
+    assert ("hf · float32", "smollm2-135m-instruct (hf, float32, revision rev1)") in legend
+    page = render_html(board)
+    assert ">hf · float32</text>" in page and ">llamacpp · Q4_1</text>" in page and "(sh…" not in page
+    assert 'id="chart-legend"' in page
+    assert "smollm2-135m-instruct (hf, float32)" in page  # the table's name column tells them apart too
+    one.unlink()
+    two.unlink()
+    long = "a-model-name-well-beyond-the-room-of-a-chart-"
+    write_result(tmp_path, long + "one", [[R]])
+    write_result(tmp_path, long + "two", [[W]])
+    labels, legend = chart_labels(build_leaderboard(tmp_path))
+    assert sorted(labels.values()) == ["M1", "M2"]  # cut, the names would look alike
+    assert [full.split(" (")[0] for _, full in legend] == [long + "one", long + "two"]
+
+
+def test_charts_sit_on_a_regular_grid(page_in_browser: tuple[Any, list[str]]) -> None:
+    page, _ = page_in_browser
+    page.set_viewport_size({"width": 1400, "height": 900})
+    boxes = [page.locator("svg.chart").nth(i).bounding_box() for i in range(6)]
+    rows = [boxes[:3], boxes[3:]]  # one row of three charts per board column
+    for row in rows:
+        assert len({round(b["y"]) for b in row}) == 1, row  # none wrapped onto a row of its own
+    for position in range(3):
+        assert len({round(row[position]["x"]) for row in rows}) == 1  # and the columns line up
+    assert len({round(b["width"]) for b in boxes}) == 1

@@ -48,7 +48,7 @@ def make_config(tmp_path: Path, replay: Path, n: int = 2, extra: str = "") -> Pa
     config = tmp_path / "config.yaml"
     config.write_text(
         f"model: {{name: replayed, backend: replay, path: {replay}}}\n"
-        f"generation: {{n: {n}}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}"
+        f"generation: {{n: {n}, temperature: 0.6}}\ntasks: [sample-math]\noutput: {tmp_path / 'out'}\n{extra}"
     )
     return config
 
@@ -74,7 +74,8 @@ def test_protocol_hash_tracks_settings_but_not_the_model(tmp_path: Path) -> None
     config = make_config(tmp_path, replay)
     [first] = run(load_config(config), progress=False)
     [renamed] = run(load_config(config, overrides=["model.name=other"]), progress=False)
-    [fewer] = run(load_config(config, overrides=["generation.n=1"]), progress=False)
+    fewer_samples = ["generation.n=1", "model.options.allow_extra=true"]  # uses sample 0 of each problem
+    [fewer] = run(load_config(config, overrides=fewer_samples), progress=False)
     hashes = [read_score_file(o.score_file).protocol["hash"] for o in (first, renamed, fewer)]  # type: ignore[arg-type]
     assert hashes[0] == hashes[1] != hashes[2]
 
@@ -126,3 +127,34 @@ def test_unknown_task_option_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"tasks\[0\].release: unknown key for task sample-math"):
         run(load_config(config), progress=False)
+
+
+def test_greedy_decoding_with_several_samples_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from harness.config import ConfigError
+
+    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(2))
+    config = make_config(tmp_path, replay, n=2)
+    greedy = r"tasks\[0\]: temperature 0 \(greedy decoding\) with n=2 would give 2 identical"
+    with pytest.raises(ConfigError, match=greedy):
+        run(load_config(config, overrides=["generation.temperature=0"]), progress=False)
+    assert not (tmp_path / "out").exists()
+    # The same holds when n comes from the task entry rather than the generation block.
+    with pytest.raises(ConfigError, match=r"tasks\[0\]: temperature 0"):
+        run(load_config(config, overrides=["generation.temperature=0", "generation.n=1", "tasks.0.n=3"]),
+            progress=False)  # fmt: skip
+
+
+def test_a_run_whose_journal_is_locked_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    from harness.journal import JournalLock, JournalLockedError
+    from harness.pipeline import plan_tasks
+
+    replay = write_replay(tmp_path / "replay.jsonl", sample_answers(1))
+    config = load_config(make_config(tmp_path, replay, n=1))
+    [plan] = plan_tasks(config, discover())
+    journal = tmp_path / "out" / ".journal" / f"{plan.run_id}.jsonl"
+    with JournalLock(journal):  # another run of the same config, in this process for the test
+        with pytest.raises(JournalLockedError, match="is in use by another run"):
+            run(config, progress=False)
+        assert not journal.exists() and not list((tmp_path / "out").glob("*.json"))
+    [outcome] = run(config, progress=False)  # once released, the run goes ahead
+    assert outcome.score_file is not None and outcome.score_file.is_file()

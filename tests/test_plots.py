@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -25,14 +24,21 @@ def test_score_bars_are_ordered_scaled_and_escaped() -> None:
     svg = score_bars_svg(points(), "toy & co")
     assert "small &lt;model&gt;" in svg and "toy &amp; co" in svg and "<model>" not in svg
     widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="16" class="bar"', svg)]
-    assert widths == [pytest.approx(350 * 0.75), pytest.approx(350 * 0.25)]  # best first, 350 px = 100%
+    # The label room fits "small <model>" (13 characters at 7 px, plus 12); 44 px for the values.
+    full = 440 - (13 * 7 + 12) - 44
+    assert widths == [
+        pytest.approx(full * 0.75, abs=0.06),
+        pytest.approx(full * 0.25, abs=0.06),
+    ]  # best first
 
 
 def test_efficiency_chart_places_points_by_cost() -> None:
     svg = efficiency_svg(points(), "t", "tokens_per_sample", "avg tokens per sample")
     xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
-    # The axis ends at a round 500 tokens; sorted by label: "big" (400) then "small" (100).
-    assert xs == [pytest.approx(56 + 414 * 400 / 500), pytest.approx(56 + 414 * 100 / 500)]
+    # The axis ends at a round 500 tokens; sorted by label: "big" (400) then "small" (100). The plot
+    # starts 48 px in and leaves room on the right for the longest label (13 characters).
+    full = 440 - 48 - (13 * 7 + 12)
+    assert xs == [pytest.approx(48 + full * 400 / 500), pytest.approx(48 + full * 100 / 500)]
     assert ">500</text>" in svg
 
 
@@ -52,12 +58,8 @@ def test_problem_groups_from_meta_ids_or_nothing() -> None:
 
 
 def test_show_plot_writes_a_png(tmp_path: Path) -> None:
-    score = write_result(tmp_path, "m", [[True], [False], [True], [False]])
     # One sample hit the token limit: its length sits at max_new_tokens in the histogram.
-    samples = score.with_name(score.stem + ".samples.jsonl")
-    rows = [json.loads(line) for line in samples.read_text().splitlines()]
-    rows[1].update(output_tokens=256, finish_reason="length", verdict="truncated")
-    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    score = write_result(tmp_path, "m", [[True], [False], [True], [False]], cut={(1, 0)})
     target = tmp_path / "fig" / "m.png"
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli", "show", str(score), "--plot", str(target)],

@@ -137,11 +137,17 @@ def test_task_folder_plugins_and_failures(tmp_path: Path) -> None:
     (tmp_path / "good.py").write_text(PLUGIN_MODULE.replace('"capitals"', '"capitals-local"'))
     (tmp_path / "bad.py").write_text("raise RuntimeError('boom')\n")
     (tmp_path / "empty.py").write_text("X = 1\n")
+    no_slot = PLUGIN_MODULE.replace('"capitals"', '"capitals-no-slot"')
+    (tmp_path / "no_slot.py").write_text(no_slot.replace("capital of {problem}?", "capital of France?"))
     registry = discover([tmp_path])
     assert "capitals-local" in registry.tasks
     reasons = {Path(f.plugin).name: f.reason for f in registry.failures}
     assert reasons["bad.py"].startswith("RuntimeError: boom")
     assert reasons["empty.py"] == "defines neither TASKS nor TASK"
+    assert "capitals-no-slot" not in registry.tasks
+    assert reasons["no_slot.py"] == "task 'capitals-no-slot': prompt_template must contain {problem}"
+    with pytest.raises(KeyError, match=r"no_slot\.py failed to load: task 'capitals-no-slot': prompt_t"):
+        registry.get("capitals-no-slot")
 
 
 def test_unknown_task_names_the_known_ones() -> None:

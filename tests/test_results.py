@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -104,10 +105,12 @@ def test_roundtrip_score_file_and_samples(tmp_path: Path) -> None:
     rows = make_rows()
     record = make_record(rows)
     path = tmp_path / "out" / score_file_name("tiny/model", "toy", record.run_id)
-    write_score_file(path, record, rows)
+    written = write_score_file(path, record, rows)
     assert path.name == "tiny-model__toy__r-20250101-abc.json"
     loaded = read_score_file(path)
-    assert loaded == record
+    samples_bytes = (path.parent / record.samples_file).read_bytes()
+    assert loaded == written == replace(record, samples_sha256=hashlib.sha256(samples_bytes).hexdigest())
+    assert loaded.schema_version == 2
     assert read_samples(path, loaded) == rows
     assert loaded.metrics["pass@2"] == pytest.approx(0.5)
     assert loaded.counts == {"correct": 2, "no_answer": 1, "wrong": 1}
@@ -170,8 +173,8 @@ def test_read_distinguishes_foreign_json_truncated_files_and_other_versions(tmp_
         read_score_file(cut)
     assert not isinstance(info.value, NotAScoreFileError)
     future = tmp_path / "future.json"
-    future.write_text('{"schema_version": 2, "protocol": {}}')
-    with pytest.raises(ScoreFileError, match="schema_version 2; this harness reads version 1"):
+    future.write_text('{"schema_version": 3, "protocol": {}}')
+    with pytest.raises(ScoreFileError, match="schema_version 3; this harness reads versions 1, 2"):
         read_score_file(future)
 
 

@@ -12,6 +12,11 @@ class BackendError(RuntimeError):
     """A problem with the model or engine that a person must fix (bad path, missing package, ...)."""
 
 
+class BackendSettingError(BackendError):
+    """A model setting of the config that cannot work on this machine (say, device: cuda without CUDA),
+    found before any weights are loaded. The command line treats it as a config error (exit 2)."""
+
+
 class Backend(Protocol):
     """An engine that turns requests into completions.
 

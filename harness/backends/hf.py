@@ -31,7 +31,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.utils import logging as transformers_logging
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendError, BackendSettingError
 from harness.backends.hf_decode import Decoder, Row, row_loop_unsupported
 from harness.backends.hf_generate import generate_batch
 from harness.backends.hf_invariance import decode_step_matches, request_strict_blas, rows_invariant_up_to
@@ -53,14 +53,14 @@ class _Prompt:
 class HFBackend:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        self.device = resolve_device(spec.device)  # first: a device this machine lacks is a config error
         self.deterministic = _deterministic_option(spec)
-        self.resolved = resolve_model(spec.path, spec.revision)
-        self.device = resolve_device(spec.device)
         if spec.dtype != "auto" and spec.dtype not in DTYPES:
-            raise BackendError(
+            raise BackendSettingError(
                 f"model {spec.name!r}: dtype {spec.dtype!r} is not supported by the hf backend; "
                 f"use auto, {', '.join(DTYPES)}"
             )
+        self.resolved = resolve_model(spec.path, spec.revision)
         self.extra: dict[str, Any] = {}
         self.model, self.tokenizer = self._load()
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
@@ -183,6 +183,14 @@ class HFBackend:
         plain: list[int] = self.tokenizer("\n\n".join(m.content for m in messages))["input_ids"]
         return plain
 
+    def context_length(self) -> int | None:
+        """The most positions the model attends to (its config's max_position_embeddings), if it says."""
+        value = getattr(self.model.config, "max_position_embeddings", None)
+        return value if isinstance(value, int) and value > 0 else None
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self.render(messages))
+
     def generate(self, requests: Sequence[Request]) -> Iterator[Completion]:
         groups: dict[tuple[Any, ...], list[_Prompt]] = {}
         for request in requests:
@@ -270,12 +278,12 @@ class _TokenReporter:
 def _deterministic_option(spec: ModelSpec) -> bool:
     unknown = sorted(set(spec.options) - {"deterministic"})
     if unknown:
-        raise BackendError(
+        raise BackendSettingError(
             f"model.options.{unknown[0]}: not an option of the hf backend (known: deterministic)"
         )
     value = spec.options.get("deterministic", True)
     if not isinstance(value, bool):
-        raise BackendError(f"model.options.deterministic: expected true or false, got {value!r}")
+        raise BackendSettingError(f"model.options.deterministic: expected true or false, got {value!r}")
     return value
 
 
@@ -300,19 +308,23 @@ def resolve_device(device: str) -> torch.device:
     try:
         chosen = torch.device(device)
     except RuntimeError as error:
-        raise BackendError(f"device {device!r} is not understood; use auto, cpu, cuda or cuda:N") from error
+        raise BackendSettingError(
+            f"model.device: {device!r} is not understood; use auto, cpu, cuda or cuda:N"
+        ) from error
     if chosen.type == "cuda":
         if not torch.cuda.is_available():
-            raise BackendError(
-                f"device {device!r} was requested but torch sees no CUDA device "
+            raise BackendSettingError(
+                f"model.device: {device!r} was requested but torch sees no CUDA device "
                 f"(torch {torch.__version__}); use device: cpu or install a CUDA build of torch"
             )
         if chosen.index is not None and chosen.index >= torch.cuda.device_count():
-            raise BackendError(
-                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
+            raise BackendSettingError(
+                f"model.device: {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
             )
     elif chosen.type != "cpu":
-        raise BackendError(f"device {device!r} is not supported by the hf backend; use auto, cpu or cuda[:N]")
+        raise BackendSettingError(
+            f"model.device: {device!r} is not supported by the hf backend; use auto, cpu or cuda[:N]"
+        )
     return chosen
 
 

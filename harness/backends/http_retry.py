@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.backends.base import BackendError
+from harness.backends.http_deadline import CANCELLED, DEADLINE, Attempt, GroupCancelled, RequestGroup
 
 T = TypeVar("T")
 
@@ -74,34 +75,70 @@ def request_json(
     body: Mapping[str, Any] | None,
     headers: Mapping[str, str],
     timeout_s: float,
+    group: RequestGroup | None = None,
 ) -> tuple[Any, Mapping[str, str]]:
     """One attempt: send `body` as JSON, return (decoded JSON, response headers).
 
-    Raises TransientError for anything worth retrying and BackendError for what a person must fix.
+    `timeout_s` is a deadline on the whole attempt (connecting, sending, and every read together).
+    Raises TransientError for anything worth retrying, BackendError for what a person must fix, and
+    Cancelled when `group` is cancelled before or during the attempt.
     """
     data = None if body is None else json.dumps(body).encode()
     all_headers = {"Accept": "application/json", **headers}
     if data is not None:
         all_headers["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=data, headers=all_headers, method=method)
+    group = group or RequestGroup()
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            raw = resp.read()
-            resp_headers = {k.lower(): v for k, v in resp.headers.items()}
-    except urllib.error.HTTPError as err:
-        raise _status_error(err, url) from None
-    except TimeoutError as err:
-        raise TransientError(f"no answer within {timeout_s:g} s ({err})") from None
-    except urllib.error.URLError as err:
-        raise TransientError(f"connection failed: {err.reason}") from None
-    except (http.client.HTTPException, ConnectionError, OSError) as err:
-        raise TransientError(f"connection dropped: {type(err).__name__}: {err}") from None
+        with group.attempt(timeout_s) as attempt:
+            raw, resp_headers = _exchange(group.opener, attempt, req, url, timeout_s)
+    except GroupCancelled:
+        raise Cancelled() from None
+    # Whatever the transport said once the socket was shut down (a reset, a short read, a truncated
+    # body that happens to parse), the attempt ended because of the cut-off.
+    if attempt.cut_off == CANCELLED:
+        raise Cancelled()
+    if attempt.cut_off == DEADLINE:
+        raise TransientError(f"no complete answer within timeout_s = {timeout_s:g} s")
+    assert raw is not None
     if not raw.strip():
         raise TransientError("empty response body")
     try:
         return json.loads(raw), resp_headers
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise TransientError(f"response is not JSON: {_excerpt(raw)}") from None
+
+
+def _exchange(
+    opener: urllib.request.OpenerDirector,
+    attempt: Attempt,
+    req: urllib.request.Request,
+    url: str,
+    timeout_s: float,
+) -> tuple[bytes | None, Mapping[str, str]]:
+    """Send the request and read the whole answer; (None, {}) when the attempt was cut off."""
+    try:
+        with opener.open(req, timeout=timeout_s) as resp:
+            raw = resp.read()
+            return raw, {k.lower(): v for k, v in resp.headers.items()}
+    except urllib.error.HTTPError as err:
+        if attempt.cut_off is not None:
+            return None, {}
+        raise _status_error(err, url) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
+        if attempt.cut_off is not None:
+            return None, {}
+        raise _transport_error(err, timeout_s) from None
+
+
+def _transport_error(err: Exception, timeout_s: float) -> TransientError:
+    if isinstance(err, urllib.error.URLError):
+        if isinstance(err.reason, TimeoutError):
+            return TransientError(f"no answer within timeout_s = {timeout_s:g} s ({err.reason})")
+        return TransientError(f"connection failed: {err.reason}")
+    if isinstance(err, TimeoutError):
+        return TransientError(f"no answer within timeout_s = {timeout_s:g} s ({err})")
+    return TransientError(f"connection dropped: {type(err).__name__}: {err}")
 
 
 def _status_error(err: urllib.error.HTTPError, url: str) -> Exception:
@@ -162,7 +199,11 @@ def with_retries(
     assert last is not None
     status = f"HTTP {last.status}" if last.status is not None else "no HTTP status"
     raise BackendError(
-        f"{redact_url(url)} failed {policy.max_retries + 1} times in a row (last: {status}; {last}). "
+        f"{redact_url(url)} failed {_times(policy.max_retries + 1)} in a row (last: {status}; {last}). "
         "What to do: check that the server is up and its log; if it is only slow or overloaded, raise "
         "model.options.timeout_s or max_retries, or lower concurrency."
     )
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"

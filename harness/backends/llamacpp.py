@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.backends.base import BackendError
 from harness.backends.model_files import check_gguf_file, embedded_model_path, file_sha256
-from harness.types import Completion, ModelInfo, ModelSpec, Request
+from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
 OPTIONS = frozenset({"n_ctx", "n_threads", "n_batch"})
 EMBEDDED_ALIAS = "smollm2-135m-instruct"
@@ -87,6 +87,30 @@ class LlamaCppBackend:
                 "repeat_penalty": 1.0,
             },
         )
+
+    def context_length(self) -> int | None:
+        """n_ctx, the window llama.cpp allocated: it refuses a prompt of that many tokens or more. None
+        when the GGUF has no chat template, since prompt_tokens could not render it as llama.cpp does."""
+        return self.n_ctx if self._metadata.get("tokenizer.chat_template") else None
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """The prompt's tokens as create_chat_completion builds them from the GGUF's chat template."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+
+        def token_text(token: int) -> str:
+            return (
+                llm.detokenize([token], special=True).decode("utf-8", errors="replace") if token >= 0 else ""
+            )
+
+        formatter: Any = Jinja2ChatFormatter(
+            template=self._metadata["tokenizer.chat_template"],
+            eos_token=token_text(llm.token_eos()),
+            bos_token=token_text(llm.token_bos()),
+        )
+        prompt = formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Completion]:
         for request in requests:

@@ -2,6 +2,13 @@
 
 One HTTP request per Request: each sample keeps its own seed, and a failed request costs one sample, not a
 whole group. A thread pool keeps `concurrency` requests in flight; the server does the batching.
+
+`timeout_s` is a deadline on each attempt as a whole (see http_deadline). A request that fails for good
+(after its retries, or at once for a 4xx or another model's answer) calls off the others: requests in
+flight are cut off, none is retried or sent after it, and what finished before is still yielded.
+A sample's `seconds` is the time of its successful attempt alone: failed attempts and the backoff between
+them are not generation, and counting them would understate the engine's tokens/s (the run's whole
+wall time, retries included, is in the score file's cost.wall_seconds).
 """
 
 from __future__ import annotations
@@ -9,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.backends.base import BackendError
+from harness.backends.http_deadline import RequestGroup
 from harness.backends.http_retry import (
     Cancelled,
     RetryPolicy,
@@ -25,6 +32,7 @@ from harness.backends.http_retry import (
     request_json,
     with_retries,
 )
+from harness.backends.served_model import ServedModels
 from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
 OPTIONS = frozenset(
@@ -40,6 +48,7 @@ OPTIONS = frozenset(
         "chat_template",
         "revision",
         "extra_body",
+        "allow_model_mismatch",
     }
 )
 # owned_by values that name an engine; others ("me", "system", "library") say nothing useful.
@@ -68,17 +77,23 @@ class OpenAICompatBackend:
         if self.api not in ("chat", "completions"):
             raise BackendError(f"model.options.api: {self.api!r} is not one of: chat, completions")
         self.concurrency = _positive_int(opts, "concurrency", 8)
-        self.timeout_s = float(opts.get("timeout_s", 600.0))
+        self.timeout_s = _positive_number(opts, "timeout_s", 600.0)
         self.policy = RetryPolicy(
             max_retries=_positive_int(opts, "max_retries", 5, allow_zero=True),
-            backoff_s=float(opts.get("backoff_s", 1.0)),
-            backoff_max_s=float(opts.get("backoff_max_s", 30.0)),
+            backoff_s=_positive_number(opts, "backoff_s", 1.0, allow_zero=True),
+            backoff_max_s=_positive_number(opts, "backoff_max_s", 30.0, allow_zero=True),
         )
         self.extra_body: Mapping[str, Any] = dict(opts.get("extra_body") or {})
         self._headers = _auth_headers(opts.get("api_key_env"))
         self._template_source = _load_template(opts.get("chat_template"))
         self._template = _compile_template(self._template_source) if self._template_source else None
         self._revision = opts.get("revision")
+        allow_mismatch = opts.get("allow_model_mismatch", False)
+        if not isinstance(allow_mismatch, bool):
+            raise BackendError(
+                f"model.options.allow_model_mismatch: expected true or false, got {allow_mismatch!r}"
+            )
+        self._served_models = ServedModels(spec.path, allow_mismatch)
         self._served = self._check_server()
 
     # -- start-up check -------------------------------------------------------------------------------
@@ -129,35 +144,38 @@ class OpenAICompatBackend:
                 "concurrency": self.concurrency,
                 "owned_by": owned_by or None,
                 "server_header": self._served["server_header"],
+                # What the answers said produced them (None until the first answer, or if none said).
+                "served_model": self._served_models.recorded(),
+                **({"allow_model_mismatch": True} if self._served_models.allow_mismatch else {}),
                 # Engine-specific request fields (e.g. repeat_penalty) change what is sampled.
                 **({"extra_body": dict(self.extra_body)} if self.extra_body else {}),
             },
         )
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Completion]:
-        """Yield completions as they finish; on a request that fails for good, yield what else finishes
+        """Yield completions as they finish; on a request that fails for good, yield what had finished
         and then raise BackendError, so everything done is journaled before the run stops."""
-        cancelled = threading.Event()
+        group = RequestGroup()
         pool = cf.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai")
         failure: BaseException | None = None
         try:
-            futures = [pool.submit(self._complete, r, cancelled) for r in requests]
+            futures = [pool.submit(self._complete, r, group) for r in requests]
             for fut in cf.as_completed(futures):
                 if fut.cancelled():
                     continue
                 err = fut.exception()
                 if err is None:
                     yield fut.result()
-                elif failure is None:
-                    if isinstance(err, Cancelled):
-                        continue
+                elif failure is None and not isinstance(err, Cancelled):
                     failure = err
-                    # Stop queued requests; those in flight finish (or fail) and are still yielded.
+                    group.cancel()  # the worker did this already for a BackendError; not for a crash
                     for other in futures:
                         other.cancel()
         finally:
-            cancelled.set()
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Also when the consumer stops reading: cut off what is in flight, then wait for the workers,
+            # so that no request of this call is sent or retried after it returns.
+            group.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
         if failure is not None:
             if isinstance(failure, BackendError):
                 raise failure
@@ -168,16 +186,22 @@ class OpenAICompatBackend:
 
     # -- one request ----------------------------------------------------------------------------------
 
-    def _complete(self, request: Request, cancelled: threading.Event) -> Completion:
+    def _complete(self, request: Request, group: RequestGroup) -> Completion:
         url = f"{self.base_url}/{'chat/completions' if self.api == 'chat' else 'completions'}"
         body = self._body(request)
-        start = time.perf_counter()
 
         def attempt() -> Completion:
-            payload, _ = request_json("POST", url, body, self._headers, self.timeout_s)
-            return self._parse(payload, request, time.perf_counter() - start)
+            started = time.perf_counter()  # per attempt: backoff and failed attempts are not generation
+            payload, _ = request_json("POST", url, body, self._headers, self.timeout_s, group)
+            seconds = time.perf_counter() - started
+            self._served_models.check(payload, redact_url(url))
+            return self._parse(payload, request, seconds)
 
-        return with_retries(attempt, self.policy, url, cancelled)
+        try:
+            return with_retries(attempt, self.policy, url, group.cancelled)
+        except BackendError:
+            group.cancel()  # at once, from this thread: the consumer may be busy journaling
+            raise
 
     def _body(self, request: Request) -> dict[str, Any]:
         s = request.sampling
@@ -266,6 +290,15 @@ def _positive_int(opts: Mapping[str, Any], key: str, default: int, allow_zero: b
         floor = "0 or more" if allow_zero else "1 or more"
         raise BackendError(f"model.options.{key}: expected a whole number {floor}, got {value!r}")
     return value
+
+
+def _positive_number(opts: Mapping[str, Any], key: str, default: float, allow_zero: bool = False) -> float:
+    value = opts.get(key, default)
+    too_small = isinstance(value, int | float) and (value < 0 if allow_zero else value <= 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or too_small:
+        floor = "0 or more" if allow_zero else "above 0"
+        raise BackendError(f"model.options.{key}: expected a number of seconds {floor}, got {value!r}")
+    return float(value)
 
 
 def _auth_headers(api_key_env: Any) -> dict[str, str]:

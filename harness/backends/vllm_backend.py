@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.backends.base import BackendError
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
-from harness.types import Completion, ModelInfo, ModelSpec, Request
+from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
 # option -> vLLM engine argument of the same meaning
 ENGINE_OPTIONS = (
@@ -163,8 +163,19 @@ class VLLMBackend:
                 shutdown()
 
     def _prompt(self, request: Request) -> str:
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        return str(self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        return self._render(request.messages)
+
+    def _render(self, messages: Sequence[ChatMessage]) -> str:
+        plain = [{"role": m.role, "content": m.content} for m in messages]
+        return str(self._tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True))
+
+    def context_length(self) -> int | None:
+        """max_model_len: vLLM refuses a longer prompt."""
+        return int(self._llm.llm_engine.vllm_config.model_config.max_model_len)
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        # vLLM tokenizes a text prompt with the tokenizer's defaults (special tokens added), as here.
+        return len(self._tokenizer.encode(self._render(messages)))
 
     def _params(self, request: Request) -> Any:
         from vllm import SamplingParams

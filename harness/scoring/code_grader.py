@@ -1,26 +1,29 @@
 """LiveCodeBench-style code grading: run a solution's tests in the sandbox and name the verdict.
 
-All tests of one solution run in one sandboxed runner (a fresh fork per test inside it), and the
-harness compares every output itself, stopping at the first failing test as LiveCodeBench does.
-A solution for which no test ran is never "passed". Runner failures before the solution could run
-are infrastructure errors: retried once and reported apart from model errors.
+All tests of one solution run under one supervisor in the sandbox (a fresh candidate process per
+test); the harness compares stdin/stdout and functional outputs itself, stopping at the first failing
+test as LiveCodeBench does, and assert-style tests are decided by a judge process that never runs
+candidate code (see _judge.py). A solution for which no test ran is never "passed". Runner failures
+before the solution could run are infrastructure errors: retried once and reported apart from model
+errors. Tampering flags (tamper.py) are recorded beside the verdict and never change it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from harness.scoring._literal_codec import Limits
 from harness.scoring.code_compare import FloatCompare, compare_functional, compare_stdio, extract_code
+from harness.scoring.judge_spec import derive_spec
 from harness.scoring.sandbox import FrameChannel, RunnerLost, SandboxLimits, sandbox_mode
+from harness.scoring.tamper import scan
 from harness.scoring.warm_runner import open_runner
 from harness.types import Completion, Grader, Problem, Score, Verdict
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"  # 2: CPU-time limits, judge process for asserts, literal codec, LCB tuple rule
 DEFAULT_LIMITS = SandboxLimits()
 DEFAULT_FLOAT_COMPARE: FloatCompare = "exact_decimal"  # what published LCB numbers use
 # "join": wait for a program's non-daemon threads, as a contest judge (and a normal interpreter exit)
@@ -31,10 +34,12 @@ ThreadPolicy = Literal["exit_with_main", "join"]
 DEFAULT_THREADS: ThreadPolicy = "join"
 
 _RUNNER_STATUS = {
+    "wrong_answer": Verdict.WRONG_ANSWER,
     "timeout": Verdict.TIMEOUT,
     "runtime_error": Verdict.RUNTIME_ERROR,
     "memory_limit": Verdict.MEMORY_LIMIT,
     "output_limit": Verdict.RUNTIME_ERROR,
+    "infra_error": Verdict.INFRA_ERROR,
 }
 
 
@@ -49,99 +54,91 @@ class CodeResult:
     detail: str | None = None
     infra_attempts: int = 0  # runner starts that failed for infrastructure reasons
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the candidate processes, all tests together
+    flags: tuple[str, ...] = ()  # what the runner saw the program try (see tamper.py)
 
 
-Comparer = Callable[[str, str], "str | None"]
+Comparer = Callable[[bytes, str], "str | None"]
 
 
 class _InfraError(Exception):
     pass
 
 
+def cpu_budget(limits: SandboxLimits, n_tests: int) -> float:
+    return min(limits.global_timeout_s, (limits.per_test_timeout_s + 1) * n_tests + 5)
+
+
 def _run_once(
-    mode: str,
-    code: str,
-    tests: Sequence[Mapping[str, Any]],
-    func_name: str | None,
-    limits: SandboxLimits,
-    compare: Comparer,
-    threads: ThreadPolicy,
+    job: dict[str, Any], tests: Sequence[Mapping[str, Any]], limits: SandboxLimits, compare: Comparer
 ) -> CodeResult:
-    budget = min(limits.global_timeout_s, (limits.per_test_timeout_s + 1) * len(tests) + 5)
-    deadline = time.monotonic() + budget
-    job = {
-        "mode": mode,
-        "code": code,
-        "func_name": func_name,
-        "timeout_s": limits.per_test_timeout_s,
-        "memory_bytes": limits.memory_mb * 1024 * 1024,
-        "output_bytes": limits.output_bytes,
-        "threads": threads,
-    }
     try:
         runner = open_runner(job, limits)
     except RunnerLost as exc:
         raise _InfraError(str(exc)) from exc
     with runner:
         try:
-            compiled = runner.receive(min(budget, 60.0))
+            compiled = runner.receive(60.0)[0]
         except RunnerLost as exc:
             runner.fail()  # no solution code has run yet, so the runner itself is suspect
             raise _InfraError(f"{exc}; runner stderr: {runner.stderr_tail()[-500:]}") from exc
         if not compiled.get("ok"):
             return CodeResult(Verdict.SYNTAX_ERROR, len(tests), 0, 0, compiled.get("error"))
-        return _run_tests(runner, mode, tests, limits, compare, deadline)
+        return _run_tests(runner, tests, limits, compare)
 
 
 def _run_tests(
-    runner: FrameChannel,
-    mode: str,
-    tests: Sequence[Mapping[str, Any]],
-    limits: SandboxLimits,
-    compare: Comparer,
-    deadline: float,
+    runner: FrameChannel, tests: Sequence[Mapping[str, Any]], limits: SandboxLimits, compare: Comparer
 ) -> CodeResult:
-    total, passed = len(tests), 0
+    total, passed, cpu = len(tests), 0, 0.0
+    budget = cpu_budget(limits, total)
+    flags: set[str] = set()
+
+    def result(verdict: Verdict, run: int, detail: str | None = None) -> CodeResult:
+        return CodeResult(
+            verdict, total, run, passed, detail, cpu_seconds=round(cpu, 3), flags=tuple(sorted(flags))
+        )
+
     for index, test in enumerate(tests):
-        left = deadline - time.monotonic()
         where = f"test {index + 1} of {total}"
-        if left <= 0:
-            return CodeResult(Verdict.TIMEOUT, total, passed, passed, f"{where}: global time limit reached")
-        frame = {"input": test["input"]}
-        if mode == "asserts":
-            frame["token"] = uuid.uuid4().hex
+        if cpu >= budget:
+            return result(
+                Verdict.TIMEOUT, index, f"{where}: CPU budget of {budget:g} s for the solution used up"
+            )
         try:
-            runner.send(frame)
-            answer = runner.receive(min(left, limits.per_test_timeout_s + 5.0))
+            runner.send({"input": test["input"]})
+            # The runner enforces the limits itself; this wait only guards against a hung runner.
+            meta, blob = runner.receive(limits.wall_s + 30.0)
         except RunnerLost as exc:
-            if exc.timed_out:
-                return CodeResult(Verdict.TIMEOUT, total, passed, passed, f"{where}: {exc}")
-            # The runner was alive when this test started, so the solution took it down (e.g. killed
-            # its parent): a model error, not infrastructure.
-            return CodeResult(Verdict.RUNTIME_ERROR, total, passed, passed, f"{where}: {exc}")
-        status = answer.get("status")
-        if status != "ok":
-            verdict = _RUNNER_STATUS.get(str(status), Verdict.RUNTIME_ERROR)
-            if mode == "asserts" and str(answer.get("detail", "")).startswith("AssertionError"):
-                verdict = Verdict.WRONG_ANSWER  # a failed assert is a wrong answer, not a crash
-            return CodeResult(verdict, total, index + 1, passed, f"{where}: {answer.get('detail')}")
-        problem = None if mode == "asserts" else compare(answer.get("output", ""), test["output"])
+            # The runner enforces the limits, so our own guard firing means it hung; where the solution
+            # ran as the runner's own uid (no root), it may have killed the runner: its fault, then.
+            if getattr(runner, "uids", None):
+                verdict = Verdict.INFRA_ERROR
+            else:
+                verdict = Verdict.TIMEOUT if exc.timed_out else Verdict.RUNTIME_ERROR
+            return result(verdict, index, f"{where}: {exc}")
+        cpu += float(meta.get("cpu_s") or 0.0)
+        flags.update(str(f) for f in meta.get("flags") or ())
+        status = str(meta.get("status"))
+        if status not in ("ok", "passed"):
+            verdict = _RUNNER_STATUS.get(status, Verdict.INFRA_ERROR)
+            return result(verdict, index + 1, f"{where}: {meta.get('detail')}")
+        try:
+            problem = compare(blob, test["output"]) if status == "ok" else None
+        except Exception as exc:  # a test whose expected output cannot be read: not the model's fault
+            return result(
+                Verdict.INFRA_ERROR, index + 1, f"{where}: cannot compare ({type(exc).__name__}: {exc})"
+            )
         if problem is not None:
-            return CodeResult(Verdict.WRONG_ANSWER, total, index + 1, passed, f"{where}: {problem}")
+            return result(Verdict.WRONG_ANSWER, index + 1, f"{where}: {problem}")
         passed += 1
-    with contextlib.suppress(RunnerLost):
-        runner.send({"stop": True})
-    return CodeResult(Verdict.PASSED, total, total, passed)
+    if cpu > budget:
+        return result(Verdict.TIMEOUT, total, f"CPU budget of {budget:g} s for the solution used up")
+    return result(Verdict.PASSED, total)
 
 
 def _grade(
-    mode: str,
-    code: str,
-    tests: Sequence[Mapping[str, Any]],
-    func_name: str | None,
-    limits: SandboxLimits | None,
-    compare: Comparer,
-    threads: ThreadPolicy = "join",
+    job: dict[str, Any], tests: Sequence[Mapping[str, Any]], limits: SandboxLimits | None, compare: Comparer
 ) -> CodeResult:
     if not tests:
         return CodeResult(Verdict.INFRA_ERROR, 0, 0, 0, "the problem has no tests, so nothing was run")
@@ -149,13 +146,20 @@ def _grade(
     reasons = []
     for attempt in (1, 2):  # an infrastructure failure gets exactly one retry
         try:
-            result = _run_once(mode, code, tests, func_name, limits or DEFAULT_LIMITS, compare, threads)
+            result = _run_once(job, tests, limits or DEFAULT_LIMITS, compare)
         except _InfraError as exc:
             reasons.append(f"attempt {attempt}: {exc}")
+            continue
+        if result.verdict == Verdict.INFRA_ERROR and attempt == 1:
+            reasons.append(f"attempt {attempt}: {result.detail}")
             continue
         return replace(result, infra_attempts=attempt - 1, seconds=time.monotonic() - start)
     detail = "infrastructure error (not the model's fault): " + " | ".join(reasons)
     return CodeResult(Verdict.INFRA_ERROR, len(tests), 0, 0, detail[:1000], 2, time.monotonic() - start)
+
+
+def _job(mode: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"mode": mode, "code": code, "threads": DEFAULT_THREADS, **extra}
 
 
 def grade_stdio(
@@ -167,24 +171,38 @@ def grade_stdio(
 ) -> CodeResult:
     """Run a stdin/stdout program on each test's "input" and compare with its "output"."""
 
-    def compare(got: str, want: str) -> str | None:
+    def compare(got: bytes, want: str) -> str | None:
         return compare_stdio(got, want, float_compare)
 
-    return _grade("stdio", code, tests, None, limits, compare, threads)
+    return _grade(_job("stdio", code, threads=threads), tests, limits, compare)
 
 
 def grade_functional(
     code: str, func_name: str, tests: Sequence[Mapping[str, Any]], limits: SandboxLimits | None = None
 ) -> CodeResult:
     """Call `Solution().<func_name>` (or a top-level function) with each input line as one JSON argument."""
-    return _grade("functional", code, tests, func_name, limits, compare_functional)
+    output_limit = (limits or DEFAULT_LIMITS).output_bytes
+
+    def compare(got: bytes, want: str) -> str | None:
+        return compare_functional(got, want, Limits(max_bytes=output_limit))
+
+    return _grade(_job("functional", code, func_name=func_name), tests, limits, compare)
 
 
 def grade_asserts(
-    code: str, tests: Sequence[Mapping[str, Any]], limits: SandboxLimits | None = None
+    code: str,
+    tests: Sequence[Mapping[str, Any]],
+    limits: SandboxLimits | None = None,
+    judge: Mapping[str, Any] | None = None,
 ) -> CodeResult:
-    """Run each test's "input" (Python assert statements) after the solution; passing means no exception."""
-    return _grade("asserts", code, tests, None, limits, lambda got, want: None)
+    """Run each test's "input" (assert statements) in a judge process against the solution's functions.
+
+    `judge` names what the tests take from the solution (`remote_names`) and the problem's own code the
+    tests rely on (`context`, e.g. HumanEval's helper functions); without it they are derived from the
+    test code (see judge_spec.py).
+    """
+    spec = dict(judge) if judge else derive_spec(str(tests[0]["input"]) if tests else "")
+    return _grade(_job("asserts", code, judge=spec), tests, limits, lambda got, want: None)
 
 
 def grade_problem(problem: Problem, code: str, limits: SandboxLimits | None = None) -> CodeResult:
@@ -201,22 +219,33 @@ def grade_problem(problem: Problem, code: str, limits: SandboxLimits | None = No
             return CodeResult(Verdict.INFRA_ERROR, len(tests), 0, 0, detail)
         return grade_functional(code, str(func_name), tests, limits)
     if "python_asserts" in kinds:
-        return grade_asserts(code, tests, limits)
+        return grade_asserts(code, tests, limits, problem.meta.get("judge"))
     # Module defaults read at call time, so a validation script can switch them for a whole run.
     return grade_stdio(code, tests, limits, DEFAULT_FLOAT_COMPARE, DEFAULT_THREADS)
 
 
-def score_result(problem: Problem, completion: Completion) -> tuple[Score, CodeResult | None]:
+def test_mode(problem: Problem) -> str:
+    kinds = {str(t.get("testtype", "stdin")) for t in problem.tests or ()}
+    return "functional" if "functional" in kinds else "asserts" if "python_asserts" in kinds else "stdio"
+
+
+def score_result(
+    problem: Problem, completion: Completion, limits: SandboxLimits | None = None
+) -> tuple[Score, CodeResult | None]:
     """`score_code` plus the CodeResult behind it (None when no code was found)."""
     code = extract_code(completion.text)
     if code is None:
         reason = "no closed ```code block``` after the reasoning"
         return Score(problem.id, completion.sample_index, Verdict.NO_CODE, None, reason), None
-    result = grade_problem(problem, code)
+    result = grade_problem(problem, code, limits)
     detail = f"{result.tests_passed}/{result.tests_total} tests passed"
     if result.detail:
         detail += f"; {result.detail}"
-    return Score(problem.id, completion.sample_index, result.verdict, code, detail), result
+    limitation = problem.meta.get("grading_limitation")
+    if limitation:
+        detail += f"; limitation: {limitation}"
+    flags = tuple(sorted(set(scan(code, test_mode(problem))) | set(result.flags)))
+    return Score(problem.id, completion.sample_index, result.verdict, code, detail, flags), result
 
 
 def score_code(problem: Problem, completion: Completion) -> Score:
@@ -230,14 +259,33 @@ def grader_settings(limits: SandboxLimits = DEFAULT_LIMITS) -> dict[str, Any]:
         "threads": DEFAULT_THREADS,
         "stdin": "real_fd",  # programs may read fd 0 directly (open(0), sys.stdin.buffer)
         "stop_on_first_failure": True,
+        "time_limit": "cpu",  # CPU time decides timeout; the wall-clock guard only ends waiting programs
         "per_test_timeout_s": limits.per_test_timeout_s,
         "global_timeout_s": f"min({limits.global_timeout_s}, (per_test_timeout_s + 1) * n_tests + 5)",
+        # Past the guard a test is ended once it has made no CPU progress for 2 s; past 4 guards, always.
+        "wall_guard_s": "4 * per_test_timeout_s + 5" if limits.wall_guard_s is None else limits.wall_guard_s,
         "memory_mb": limits.memory_mb,
+        "disk_mb": limits.disk_mb,
         "output_bytes": limits.output_bytes,
         "max_processes": limits.max_processes,
         "sandbox": sandbox_mode(),
         "prelude": "lcb_imports_v1",
+        "functional_compare": "lcb_equality",  # Python ==, a top-level tuple read as a list, as LCB does
+        "asserts": "judge_process",  # dataset tests run apart from the candidate, which returns data only
     }
 
 
-CODE_GRADER = Grader(name="code_exec", version=GRADER_VERSION, score=score_code, settings=grader_settings())
+def score_many(jobs: Sequence[tuple[Problem, Completion]]) -> list[Score]:
+    """Grade many completions in parallel (code_pool); the same Scores `score_code` gives, in order."""
+    from harness.scoring.code_pool import grade_many  # code_pool imports this module
+
+    return grade_many(jobs)
+
+
+CODE_GRADER = Grader(
+    name="code_exec",
+    version=GRADER_VERSION,
+    score=score_code,
+    settings=grader_settings(),
+    score_many=score_many,
+)

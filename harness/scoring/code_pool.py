@@ -7,20 +7,35 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from harness.scoring.code_grader import score_result
+from harness.scoring.code_grader import CodeResult, score_result
+from harness.scoring.sandbox import SandboxLimits
 from harness.scoring.warm_runner import close_orphaned_runners
-from harness.types import Completion, Problem, Score
+from harness.types import Completion, Problem, Score, Verdict
+
+
+def _contained(
+    problem: Problem, completion: Completion, limits: SandboxLimits | None
+) -> tuple[Score, CodeResult | None]:
+    """One sample's score; an exception while grading it becomes that sample's verdict."""
+    try:
+        return score_result(problem, completion, limits)
+    except Exception as exc:
+        detail = f"infrastructure error while grading (not the model's fault): {type(exc).__name__}: {exc}"
+        return Score(problem.id, completion.sample_index, Verdict.INFRA_ERROR, None, detail[:1000]), None
 
 
 def grade_many(
-    jobs: Sequence[tuple[Problem, Completion]], workers: int | None = None, progress: bool = True
+    jobs: Sequence[tuple[Problem, Completion]],
+    workers: int | None = None,
+    progress: bool = True,
+    limits: SandboxLimits | None = None,
 ) -> list[Score]:
     """Scores for (problem, completion) pairs, in input order.
 
     Threads are enough here: each one only waits on its runner process, so the work happens in the
     children. One more worker than CPUs keeps the CPUs busy while a thread compares outputs or waits
-    for a frame (measured 10-20% faster than one per CPU on 2 cores); more would squeeze CPU-bound
-    tests enough to make their wall-clock timeouts depend on load.
+    for a frame (measured 10-20% faster than one per CPU on 2 cores); time limits count CPU time, so
+    the extra worker does not make verdicts depend on load.
     """
     from tqdm import tqdm
 
@@ -33,7 +48,8 @@ def grade_many(
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
         futures = {
-            pool.submit(score_result, problem, completion): i for i, (problem, completion) in enumerate(jobs)
+            pool.submit(_contained, problem, completion, limits): i
+            for i, (problem, completion) in enumerate(jobs)
         }
         for future in as_completed(futures):
             score, result = future.result()

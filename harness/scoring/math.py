@@ -13,7 +13,7 @@ import cmath
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
@@ -37,6 +37,7 @@ __all__ = [
     "answers_equivalent",
     "extract_answer",
     "score_aime",
+    "score_free_form",
     "score_gsm8k",
     "score_math",
     "strip_reasoning",
@@ -110,7 +111,7 @@ def score_aime(problem: Problem, completion: Completion) -> Score:
     return Score(problem.id, completion.sample_index, verdict, canonical, f"expected {gold}")
 
 
-def _timeout_s() -> int | None:
+def math_verify_timeout_s() -> int | None:
     # Math-Verify times out with signal.alarm, which only the main thread may use; elsewhere it
     # would raise, so a threaded caller runs without the timeout instead of crashing.
     if threading.current_thread() is threading.main_thread():
@@ -118,7 +119,7 @@ def _timeout_s() -> int | None:
     return None
 
 
-def _parse(answer: str, timeout_s: int | None) -> list[Any]:
+def parse_answer(answer: str, timeout_s: int | None) -> list[Any]:
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     # Both sides are bare answers (no surrounding prose), so boxing them lets Math-Verify's own
@@ -133,12 +134,12 @@ def _parse(answer: str, timeout_s: int | None) -> list[Any]:
 
 
 @lru_cache(maxsize=4096)
-def _parse_gold(gold: str, timeout_s: int | None) -> tuple[Any, ...]:
+def parse_gold(gold: str, timeout_s: int | None) -> tuple[Any, ...]:
     # Golds repeat across the n samples of a problem; parsing them once saves most of the time.
-    return tuple(_parse(_scientific_to_latex(gold), timeout_s))
+    return tuple(parse_answer(scientific_to_latex(gold), timeout_s))
 
 
-def _scientific_to_latex(answer: str) -> str:
+def scientific_to_latex(answer: str) -> str:
     # Some datasets (Minerva) write golds as "4.5e33", which LaTeX parsing reads as 4.5*e*33.
     number = answer.strip().lower()
     if "e" in number:
@@ -148,22 +149,30 @@ def _scientific_to_latex(answer: str) -> str:
     return answer
 
 
-def _compact(answer: str) -> str:
+def compact(answer: str) -> str:
     return "".join(answer.split()).replace("$", "").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
 
 
 def answers_equivalent(gold: str, predicted: str) -> bool:
     """Whether `predicted` means the same as `gold` (both bare LaTeX answers), per Math-Verify."""
-    if _compact(gold) == _compact(predicted):
+    if compact(gold) == compact(predicted):
         return True
+    timeout_s = math_verify_timeout_s()
+    gold_parsed: Sequence[Any] = parse_gold(gold, timeout_s)
+    predicted_parsed = parse_answer(scientific_to_latex(predicted), timeout_s)
+    return parsed_equivalent(gold_parsed, predicted_parsed, timeout_s)
+
+
+def parsed_equivalent(
+    gold_parsed: Sequence[Any], predicted_parsed: Sequence[Any], timeout_s: int | None, **options: Any
+) -> bool:
+    """Math-Verify's verdict on two parsed answers (`options` go to `verify`), with tiny numbers
+    compared by relative tolerance."""
     from math_verify import verify
 
-    timeout_s = _timeout_s()
-    gold_parsed: Sequence[Any] = _parse_gold(gold, timeout_s)
-    predicted_parsed = _parse(_scientific_to_latex(predicted), timeout_s)
     if not gold_parsed or not predicted_parsed:
         return False
-    if not verify(list(gold_parsed), predicted_parsed, timeout_seconds=timeout_s):
+    if not verify(list(gold_parsed), list(predicted_parsed), timeout_seconds=timeout_s, **options):
         return False
     return not _tiny_numbers_differ(gold_parsed[0], predicted_parsed[0])
 
@@ -179,7 +188,13 @@ def _real_value(parsed: Any) -> float | None:
 
 
 def _tiny_numbers_differ(gold: Any, predicted: Any) -> bool:
-    """Whether two numbers below 1e-3 differ beyond a 1e-4 relative tolerance.
+    """Whether two numbers below 1e-3 differ beyond a 1e-4 relative tolerance (see `tiny_numbers_equal`)."""
+    return tiny_numbers_equal(gold, predicted) is False
+
+
+def tiny_numbers_equal(gold: Any, predicted: Any) -> bool | None:
+    """For two parsed real numbers below 1e-3, whether they agree within a 1e-4 relative tolerance;
+    None when either is not a real number or either is larger.
 
     Math-Verify rounds floats to 6 decimal places and chops tiny differences, so 1e-8 and 2e-8,
     or 1.32e-27 and 1.325e-27, come out equal. Physics answers (Minerva) live at such scales; there
@@ -187,20 +202,31 @@ def _tiny_numbers_differ(gold: Any, predicted: Any) -> bool:
     """
     gold_value, predicted_value = _real_value(gold), _real_value(predicted)
     if gold_value is None or predicted_value is None:
-        return False
+        return None
     scale = max(abs(gold_value), abs(predicted_value))
     if scale == 0 or scale >= TINY_SCALE:
-        return False
-    return not math.isclose(gold_value, predicted_value, rel_tol=TINY_REL_TOL)
+        return None
+    return math.isclose(gold_value, predicted_value, rel_tol=TINY_REL_TOL)
 
 
 def score_math(problem: Problem, completion: Completion) -> Score:
-    """Grade a free-form answer (MATH-500, Minerva, OlympiadBench) against a LaTeX reference."""
-    gold = _gold(problem, "score_math")
+    """Grade a free-form answer (MATH-500, AMC) against a LaTeX reference."""
+    return score_free_form(problem, completion, answers_equivalent, "score_math")
+
+
+def score_free_form(
+    problem: Problem,
+    completion: Completion,
+    equivalent: Callable[[str, str], bool],
+    grader: str,
+) -> Score:
+    """Grade the boxed (or stated) answer with `equivalent(gold, extracted)`; the shared frame of the
+    free-form graders, which differ only in what they count as the same answer."""
+    gold = _gold(problem, grader)
     extracted, why = _extract(completion, None)
     if extracted is None:
         return _unanswered(problem, completion, why)
-    verdict = Verdict.CORRECT if answers_equivalent(gold, extracted) else Verdict.WRONG
+    verdict = Verdict.CORRECT if equivalent(gold, extracted) else Verdict.WRONG
     return Score(problem.id, completion.sample_index, verdict, extracted, f"expected {gold}")
 
 
@@ -239,8 +265,8 @@ def _math_verify_version() -> str:
         return "missing"
 
 
-_SETTINGS = {"math_verify": _math_verify_version(), "timeout_s": MATH_VERIFY_TIMEOUT_S}
+MATH_VERIFY_SETTINGS = {"math_verify": _math_verify_version(), "timeout_s": MATH_VERIFY_TIMEOUT_S}
 
 AIME_GRADER = Grader(name="aime-integer", version="1", score=score_aime)
-MATH_GRADER = Grader(name="math-verify", version="1", score=score_math, settings=_SETTINGS)
-GSM8K_GRADER = Grader(name="gsm8k-number", version="1", score=score_gsm8k, settings=_SETTINGS)
+MATH_GRADER = Grader(name="math-verify", version="1", score=score_math, settings=MATH_VERIFY_SETTINGS)
+GSM8K_GRADER = Grader(name="gsm8k-number", version="1", score=score_gsm8k, settings=MATH_VERIFY_SETTINGS)

@@ -1,30 +1,29 @@
-"""Warm runners: one long-lived sandboxed interpreter per grading thread, one fork of it per solution.
+"""Code runners: one long-lived sandboxed runner per grading thread, one supervisor fork per solution.
 
 Starting a fresh sandboxed interpreter per solution (bwrap, `python -I`, the LiveCodeBench prelude)
-costs more than running 2-3 public tests. A warm runner is that same process started once, inside the
-same bwrap with the same binds and unshares (or as the same limited subprocess), with the prelude
-already imported. For each solution it forks a child that enters a fresh directory made for it,
-drops to a throwaway uid and then behaves exactly like a cold runner: the same frames on its own
-pair of pipes, a fork per test, results the solution cannot forge.
+costs more than running 2-3 public tests, so each grading thread keeps one runner ("warm") and asks it
+for a supervisor per solution. On start the runner reports what it can give (a uid of each solution's
+own, namespaces and a tmpfs per solution, seccomp); the harness records nothing it was not told.
 
-Safety rests on the uid: after each solution the harness kills every process of that uid (escapees
-from sessions and process groups included), removes its directory and only then returns the uid to
-the pool. Without a uid drop (a non-root harness, or an interpreter other uids cannot read) there is
-no such handle, so `open_runner` falls back to the cold runner. A warm runner that died or stopped
-answering is killed with its whole process group and replaced before the next solution.
+Safety between solutions rests on the uid and the namespaces: each solution's processes run as uids
+no other solution holds at the time (sandbox_uids), in a mount namespace with its own tmpfs; after a
+solution every process of its uids is killed and only then are the uids returned. Without a uid drop
+(a non-root harness) there is no such handle, so each solution gets a fresh runner of its own ("cold"),
+as it does with HARNESS_WARM_RUNNER=0. A runner that died or stopped answering is killed with its
+whole process group and replaced before the next solution.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import select
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import uuid
@@ -32,45 +31,38 @@ from pathlib import Path
 from typing import Any
 
 from harness.scoring import sandbox
-from harness.scoring.sandbox import (
-    MARKER_VAR,
-    FrameChannel,
-    RunnerLost,
-    RunnerProcess,
-    SandboxLimits,
-    SandboxMode,
-)
+from harness.scoring.sandbox import FrameChannel, RunnerLost, SandboxLimits, SandboxMode
+from harness.scoring.sandbox_uids import POOL, kill_uid_processes
 
 WARM_VAR = "HARNESS_WARM_RUNNER"  # "0" forces a fresh runner per solution (for comparisons)
 
+_START_TIMEOUT_S = 60.0
 _FORK_TIMEOUT_S = 30.0
-_CLEANUP_TIMEOUT_S = 5.0
+_CLEANUP_TIMEOUT_S = 10.0
 _local = threading.local()
 _all_runners: set[WarmRunner] = set()
 _all_lock = threading.Lock()
 
 
 class WarmRunner:
-    """A started runner in `--warm` mode, owned by one thread, serving one solution at a time."""
+    """A started runner, owned by one thread, serving one solution at a time."""
 
     def __init__(self, mode: SandboxMode) -> None:
         self.mode = mode
-        self.runner_path = sandbox.RUNNER
+        self.runner_dir = sandbox.RUNNER_DIR
         self.broken = False
         self.owner = threading.current_thread()
-        self.root = Path(tempfile.mkdtemp(prefix="harness-warm-"))
-        os.chmod(self.root, 0o711)  # solution uids may pass through to their own 0700 folder, not list
         self.marker = uuid.uuid4().hex
+        # Without root there is no tmpfs of its own: solutions get folders under this one, bound in.
+        self.root: Path | None = None if os.geteuid() == 0 else sandbox.host_workdir_root()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self._socket, theirs = socket.socketpair()
-        command = [sys.executable, "-I", "-S", str(self.runner_path), "--warm", str(theirs.fileno())]
-        env = {**sandbox._minimal_env(self.root), MARKER_VAR: self.marker}
-        if mode == "bwrap":
-            command = [*sandbox._bwrap_prefix(self.root), "--setenv", MARKER_VAR, self.marker, *command]
+        command = sandbox.runner_command(mode, self.root, self.marker, theirs.fileno())
+        env = {**sandbox.minimal_env(str(self.root or "/tmp")), sandbox.MARKER_VAR: self.marker}
         try:
             self.proc = subprocess.Popen(
                 command,
-                cwd=self.root,
+                cwd="/",
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -80,42 +72,61 @@ class WarmRunner:
             )
         except OSError as exc:
             self._remove_files()
-            raise RunnerLost(f"could not start the warm code runner ({command[0]}): {exc}") from exc
+            raise RunnerLost(f"could not start the code runner ({command[0]}): {exc}") from exc
         finally:
             theirs.close()
         with _all_lock:
             _all_runners.add(self)
+        try:
+            self.capabilities = self._read_hello()
+        except RunnerLost:
+            self.close()
+            raise
+
+    def _read_hello(self) -> dict[str, bool]:
+        line = b""
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([self._socket], [], [], _START_TIMEOUT_S)
+            chunk = self._socket.recv(4096) if ready else b""
+            if not chunk:
+                raise RunnerLost(f"the code runner did not start: {self.stderr_tail()[-500:]}")
+            line += chunk
+        capabilities: dict[str, bool] = json.loads(line)
+        return capabilities
 
     def usable(self, mode: SandboxMode) -> bool:
-        current = mode == self.mode and self.runner_path == sandbox.RUNNER
+        current = mode == self.mode and self.runner_dir == sandbox.RUNNER_DIR
         return current and not self.broken and self.proc.poll() is None
 
     def open_solution(self, job: dict[str, Any], limits: SandboxLimits) -> SolutionChannel:
-        """Fork a solution child in the runner and send it `job`; RunnerLost if the runner is gone."""
-        uid = sandbox.take_uid()
-        workdir = Path(tempfile.mkdtemp(prefix="s-", dir=self.root))
-        os.chown(workdir, uid, uid)
+        """Fork a supervisor in the runner and send it `job`; RunnerLost if the runner is gone."""
+        uids = []
+        if self.capabilities.get("uid_drop"):
+            uids.append(POOL.take())
+            if job["mode"] == "asserts":
+                uids.append(POOL.take())  # the judge's: the candidate cannot signal or trace it
+        workdir = None
+        if self.root is not None:
+            workdir = Path(tempfile.mkdtemp(prefix="s-", dir=self.root))
         ctl_read, ctl_write = os.pipe()
         res_read, res_write = os.pipe()
+        channel = SolutionChannel(self, uids, workdir, ctl_write, res_read)
         try:
             socket.send_fds(self._socket, [b"R"], [ctl_read, res_write])
             self._await_fork()
         except OSError as exc:
             self.broken = True
-            for fd in (ctl_write, res_read):
-                os.close(fd)
-            shutil.rmtree(workdir, ignore_errors=True)
-            sandbox.release_uid(uid)
-            raise RunnerLost(f"the warm code runner is not taking work ({exc})") from exc
+            channel.close()
+            raise RunnerLost(f"the code runner is not taking work ({exc})") from exc
         finally:
             os.close(ctl_read)
             os.close(res_write)
-        channel = SolutionChannel(self, uid, workdir, ctl_write, res_read)
         extra = {
-            "uid": uid,
-            "workdir": str(workdir),
-            "max_processes": limits.max_processes,
-            "site_packages": sandbox._site_packages(),
+            "uid": uids[0] if uids else None,
+            "judge_uid": uids[1] if len(uids) > 1 else None,
+            "workdir": str(workdir) if workdir else None,
+            "site_packages": sandbox.site_packages(),
+            "limits": limits.as_job(),
         }
         try:
             channel.send({**job, **extra})
@@ -153,26 +164,28 @@ class WarmRunner:
 
     def _remove_files(self) -> None:
         self._stderr.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 class SolutionChannel(FrameChannel):
-    """The pipes to one solution child of a warm runner; closing it kills all that the solution left."""
+    """The pipes to one supervisor; closing it kills all that the solution left and frees its uids."""
 
-    def __init__(self, runner: WarmRunner, uid: int, workdir: Path, ctl: int, res: int) -> None:
+    def __init__(self, runner: WarmRunner, uids: list[int], workdir: Path | None, ctl: int, res: int) -> None:
         self.runner = runner
-        self.uid: int | None = uid
+        self.uids = uids
         self.workdir = workdir
         self._ctl, self._res = ctl, res
-        self._buffer = b""
-        self._stopped = False  # the child was told there are no more tests
-        self._lost = False  # a receive failed: the child is gone or hung, do not wait for it again
+        self._buffer = bytearray()
+        self._stopped = False  # the supervisor was told there are no more tests
+        self._lost = False  # a receive failed: the supervisor is gone or hung, do not wait for it again
+        self.cold = False  # the runner serves only this solution and goes with it
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self._stopped = self._stopped or bool(frame.get("stop"))
-        super().send(frame)
+    def send(self, meta: dict[str, Any], blob: bytes = b"") -> None:
+        self._stopped = self._stopped or bool(meta.get("stop"))
+        super().send(meta, blob)
 
-    def receive(self, timeout_s: float) -> dict[str, Any]:
+    def receive(self, timeout_s: float) -> tuple[dict[str, Any], bytes]:
         try:
             return super().receive(timeout_s)
         except RunnerLost:
@@ -186,30 +199,33 @@ class SolutionChannel(FrameChannel):
     def stderr_tail(self) -> str:
         return self.runner.stderr_tail()
 
-    def _cleaned_by_child(self) -> bool:
-        """Ask the solution child to kill its uid's processes itself; False if it cannot answer."""
+    def _cleaned_by_supervisor(self) -> bool:
         if self._lost:
             return False
         try:
             if not self._stopped:
                 self.send({"stop": True})
-            # The child exits right after this answer; its uid is reused only after all other pool uids.
-            return self.receive(_CLEANUP_TIMEOUT_S).get("event") == "cleaned"
+            while True:  # skip a test answer still in flight
+                if self.receive(_CLEANUP_TIMEOUT_S)[0].get("event") == "cleaned":
+                    return True
         except RunnerLost:
             return False
 
     def close(self) -> None:
-        cleaned = self.uid is not None and self._cleaned_by_child()
+        cleaned = bool(self.uids) and self._cleaned_by_supervisor()
         for fd in (self._ctl, self._res):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.uid is None:
-            return
-        if not cleaned:  # the child died, hung or was never reached: kill the uid from outside
-            sandbox.kill_uid_processes(self.uid)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        sandbox.release_uid(self.uid)  # only now: nothing of this uid is left to inherit the quota
-        self.uid = None
+        if self.cold:
+            self.runner.close()  # kills everything inside its sandbox
+        elif self.uids and not cleaned:  # the supervisor died or hung: kill the uids from outside
+            for uid in self.uids:
+                kill_uid_processes(uid)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        for uid in self.uids:
+            POOL.release(uid)  # only now: nothing of this uid is left
+        self.uids = []
 
     def __enter__(self) -> SolutionChannel:
         return self
@@ -218,30 +234,40 @@ class SolutionChannel(FrameChannel):
         self.close()
 
 
-class _ColdChannel(RunnerProcess):
-    def fail(self) -> None:
-        """Nothing to replace: this runner ends with its solution."""
+def warm_enabled() -> bool:
+    return os.environ.get(WARM_VAR, "1") != "0" and os.geteuid() == 0
 
 
-def warm_enabled(mode: SandboxMode) -> bool:
-    return os.environ.get(WARM_VAR, "1") != "0" and sandbox.can_drop_uid(mode)
-
-
-def open_runner(job: dict[str, Any], limits: SandboxLimits) -> SolutionChannel | _ColdChannel:
-    """A runner for one solution: a fork of this thread's warm runner, or a fresh cold one."""
+def open_runner(job: dict[str, Any], limits: SandboxLimits) -> SolutionChannel:
+    """A supervisor for one solution: from this thread's warm runner, or from a fresh cold one."""
     mode = sandbox.sandbox_mode()
-    if not warm_enabled(mode):
-        return _ColdChannel(job, limits)
-    runner: WarmRunner | None = getattr(_local, "runner", None)
-    if runner is not None and runner.usable(mode):
+    if not warm_enabled():
+        runner = WarmRunner(mode)
+        with _all_lock:
+            _all_runners.discard(runner)  # owned by its one solution, closed with it
+        try:
+            channel = runner.open_solution(job, limits)
+        except RunnerLost:
+            runner.close()
+            raise
+        channel.cold = True
+        return channel
+    current: WarmRunner | None = getattr(_local, "runner", None)
+    if current is not None and current.usable(mode):
         with contextlib.suppress(RunnerLost):  # it died since the last solution: start afresh below
-            return runner.open_solution(job, limits)
-    if runner is not None:
-        runner.close()
+            return current.open_solution(job, limits)
+    if current is not None:
+        current.close()
     _local.runner = None
     close_orphaned_runners()
-    runner = _local.runner = WarmRunner(mode)
-    return runner.open_solution(job, limits)
+    current = _local.runner = WarmRunner(mode)
+    return current.open_solution(job, limits)
+
+
+def runner_capabilities() -> dict[str, bool] | None:
+    """What this thread's warm runner reported, if it has one."""
+    current: WarmRunner | None = getattr(_local, "runner", None)
+    return current.capabilities if current is not None else None
 
 
 def close_all() -> None:

@@ -1,11 +1,13 @@
-"""The embedded model, loaded once per session and shared by the hf backend tests."""
+"""The embedded model, loaded once per session and shared by the hf backend tests; fault-injecting HTTP
+servers for the openai backend tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fault_server import FaultServer, Plan
 
 from harness.types import ModelSpec
 
@@ -23,3 +25,17 @@ def smol_backend(_session_model_cache: None) -> Iterator[Any]:
     )
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., FaultServer]]:
+    """Start fault servers (serve(plan, **options)); all are stopped when the test ends."""
+    servers: list[FaultServer] = []
+
+    def make(plan: Plan, **kwargs: Any) -> FaultServer:
+        servers.append(FaultServer(plan, **kwargs))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()

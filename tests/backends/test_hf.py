@@ -12,6 +12,7 @@ from harness.backends.base import BackendError
 from harness.backends.model_files import embedded_model_path, file_sha256, folder_weights_sha256
 from harness.backends.registry import create_backend
 from harness.types import ChatMessage, Completion, ModelSpec, Request, Sampling
+from tests.tiny_model import build_tiny_model
 
 ALIAS = "smollm2-135m-instruct"
 SHORT_ANSWER = "What is 2+2?"
@@ -190,35 +191,7 @@ def test_unknown_device_and_dtype_are_refused(tiny_model: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Llama with a word-level tokenizer and no chat template."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    plain = ["the", "a", "sea", "sun", "is", "blue", "red", "one", "two", "three", "four", "five"]
-    words = ["<pad>", "</s>", "<unk>", *plain]
-    vocab = {word: i for i, word in enumerate(words)}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    tokenizer.save_pretrained(folder)
-    config = LlamaConfig(
-        vocab_size=64,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=128,
-        pad_token_id=0,
-        eos_token_id=1,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), context=128)
 
 
 def test_tiny_local_folder_plumbing(tiny_model: Path) -> None:

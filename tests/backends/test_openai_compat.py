@@ -1,16 +1,15 @@
-"""The openai backend against a real llama.cpp server on 127.0.0.1, and against small scripted HTTP servers
-(http.server in a thread) for the failures a real engine will not produce on demand."""
+"""The openai backend against a real llama.cpp server on 127.0.0.1, and against the fault-injecting server
+(fault_server.py) for answers a real engine will not give on demand. The faults themselves (drips, stalls,
+drops, cancellation, the served model) are in test_openai_faults.py."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fault_server import Answer, FaultServer, chat_answer
 from llama_server import SERVED_NAME, embedded_gguf, free_port, llama_server_available, start_llama_server
 
 from harness.backends.base import BackendError
@@ -66,6 +65,7 @@ def test_greedy_chat_returns_text_tokens_and_finish_reasons(server_url: str) -> 
     info = backend.info()
     assert (info.backend, info.batch_size, info.revision) == ("openai", 3, None)
     assert info.extra["concurrency"] == 3
+    assert info.extra["served_model"] == SERVED_NAME  # llama-cpp-python's server names the alias it serves
 
 
 @pytest.mark.slow
@@ -142,70 +142,11 @@ def test_server_stopped_mid_run_fails_cleanly_after_yielding_finished_work() -> 
         assert completion.text and completion.output_tokens > 0 and completion.seconds > 0
 
 
-# -- scripted servers ---------------------------------------------------------------------------------
-
-Reply = Callable[[int, dict[str, Any]], tuple[int, Any]]  # (POST number, request body) -> (status, body)
+# -- the fault-injecting server (tests/backends/fault_server.py) ------------------------------------------
 
 
-def chat_body(content: str | None, tokens: int = 5, finish: str = "stop", **message: Any) -> dict[str, Any]:
-    msg = {"role": "assistant", "content": content, **message}
-    return {
-        "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
-        "usage": {"completion_tokens": tokens},
-    }
-
-
-class Scripted:
-    """A loopback HTTP server that lists one model and answers POSTs as `reply` says."""
-
-    def __init__(self, reply: Reply, owned_by: str = "vllm"):
-        self.posts: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep pytest output clean
-                pass
-
-            def do_GET(self) -> None:
-                self._send(200, {"object": "list", "data": [{"id": "fake", "owned_by": owned_by}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.posts.append({**body, "_auth": self.headers.get("Authorization")})
-                status, payload = reply(len(outer.posts), body)
-                self._send(status, payload)
-
-            def _send(self, status: int, payload: Any) -> None:
-                raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable[..., Scripted]]:
-    servers: list[Scripted] = []
-
-    def make(reply: Reply, **kwargs: Any) -> Scripted:
-        servers.append(Scripted(reply, **kwargs))
-        return servers[-1]
-
-    yield make
-    for s in servers:
-        s.close()
-
-
-def test_503_twice_then_success_is_retried_with_backoff(scripted: Callable[..., Scripted]) -> None:
-    server = scripted(lambda n, _: (503, {"error": "busy"}) if n <= 2 else (200, chat_body("ok", 3)))
+def test_503_twice_then_success_is_retried_with_backoff(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer(503, {"error": "busy"}) if n <= 2 else Answer(text="ok", tokens=3))
     backend = backend_for(server.url, model="fake", backoff_s=0.2)
     start = time.monotonic()
     (completion,) = list(backend.generate(make_requests(("hi",), max_tokens=8)))
@@ -216,8 +157,8 @@ def test_503_twice_then_success_is_retried_with_backoff(scripted: Callable[..., 
     assert backend.info().engine == "vllm"
 
 
-def test_always_500_gives_final_error_with_url_and_status(scripted: Callable[..., Scripted]) -> None:
-    server = scripted(lambda n, _: (500, {"error": "kaput"}))
+def test_always_500_gives_final_error_with_url_and_status(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer(500, {"error": "kaput"}))
     backend = backend_for(server.url, model="fake", max_retries=2, backoff_s=0.01)
     with pytest.raises(BackendError) as err:
         list(backend.generate(make_requests(("hi",), max_tokens=8)))
@@ -227,8 +168,8 @@ def test_always_500_gives_final_error_with_url_and_status(scripted: Callable[...
     assert len(server.posts) == 3
 
 
-def test_client_error_is_not_retried(scripted: Callable[..., Scripted]) -> None:
-    server = scripted(lambda n, _: (400, {"error": "max_tokens too large"}))
+def test_client_error_is_not_retried(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer(400, {"error": "max_tokens too large"}))
     backend = backend_for(server.url, model="fake", backoff_s=0.01)
     with pytest.raises(BackendError, match=r"HTTP 400.*max_tokens too large"):
         list(backend.generate(make_requests(("hi",), max_tokens=8)))
@@ -241,32 +182,34 @@ def test_client_error_is_not_retried(scripted: Callable[..., Scripted]) -> None:
     ids=["no-choices", "empty-body", "not-json", "no-message"],
 )
 def test_missing_or_malformed_answer_is_a_clear_error(
-    scripted: Callable[..., Scripted], payload: Any
+    serve: Callable[..., FaultServer], payload: Any
 ) -> None:
-    server = scripted(lambda n, _: (200, payload))
+    server = serve(lambda n, _: Answer(200, payload))
     backend = backend_for(server.url, model="fake", max_retries=1, backoff_s=0.01)
     with pytest.raises(BackendError, match="failed 2 times"):
         list(backend.generate(make_requests(("hi",), max_tokens=8)))
 
 
 def test_reasoning_is_kept_apart_and_request_fields_are_sent(
-    scripted: Callable[..., Scripted], monkeypatch: pytest.MonkeyPatch
+    serve: Callable[..., FaultServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_KEY", "sk-secret-123")
-    server = scripted(lambda n, _: (200, chat_body("42", 9, "length", reasoning_content="think")))
+    server = serve(
+        lambda n, _: Answer(200, chat_answer("42", 9, "fake", "length", reasoning_content="think"))
+    )
     backend = backend_for(server.url, model="fake", api_key_env="FAKE_KEY")
     req = make_requests(("q",), max_tokens=16, temperature=0.6, top_p=0.95, top_k=20, stop=("</s>",))[0]
     (completion,) = list(backend.generate([req]))
     assert (completion.text, completion.reasoning, completion.finish_reason) == ("42", "think", "length")
-    sent = server.posts[0]
-    assert sent["_auth"] == "Bearer sk-secret-123"
+    sent = server.posts[0].body
+    assert server.posts[0].authorization == "Bearer sk-secret-123"
     assert (sent["temperature"], sent["top_p"], sent["top_k"], sent["max_tokens"]) == (0.6, 0.95, 20, 16)
     assert (sent["seed"], sent["stop"], sent["model"]) == (100, ["</s>"], "fake")
     assert "sk-secret" not in repr(backend.info())
 
 
-def test_missing_api_key_variable_is_named(scripted: Callable[..., Scripted]) -> None:
-    server = scripted(lambda n, _: (200, chat_body("x")))
+def test_missing_api_key_variable_is_named(serve: Callable[..., FaultServer]) -> None:
+    server = serve(lambda n, _: Answer())
     with pytest.raises(BackendError, match="NO_SUCH_KEY_VAR"):
         backend_for(server.url, model="fake", api_key_env="NO_SUCH_KEY_VAR")
 

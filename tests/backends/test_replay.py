@@ -113,3 +113,64 @@ def test_registry_builds_replay_and_refuses_unknown_names(tmp_path: Path) -> Non
     with pytest.raises(BackendError, match="unknown backend 'tgi'") as caught:
         create_backend(ModelSpec(name="m", backend="tgi", path="x"))
     assert "replay" in str(caught.value)
+
+
+def test_non_utf8_bytes_are_an_error_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(json.dumps(ROWS[0]).encode() + b'\n{"task": "aime24", "text": "caf\xe9"}\n')
+    with pytest.raises(BackendError, match=r"c\.jsonl:2: not UTF-8 \(byte 0xe9 at column 32\)"):
+        replay(path)
+
+
+def _run_replay(tmp_path: Path, path: Path, name: str, *overrides: str) -> Any:
+    from harness.config import load_config
+    from harness.pipeline import run
+    from harness.results import read_score_file
+
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(f"model: {{name: {name}, backend: replay, path: {path}}}\ntasks: [sample-math]\n")
+    [outcome] = run(load_config(config, overrides, output=tmp_path / name), progress=False)
+    return read_score_file(outcome.score_file)
+
+
+def test_the_harness_own_samples_file_and_journal_replay_as_they_are(tmp_path: Path) -> None:
+    from tests.test_pipeline import sample_answers, write_replay
+
+    answers = {key: text for key, text in sample_answers(1).items() if not key[0].startswith("mul")}
+    wrong = {key: "no idea" for key in sample_answers(1) if key[0].startswith("mul")}
+    first = _run_replay(tmp_path, write_replay(tmp_path / "c.jsonl", {**answers, **wrong}), "first")
+    samples = tmp_path / "first" / first.samples_file
+    [journal] = (tmp_path / "first" / ".journal").glob("*.jsonl")
+    for name, path in (("from-samples", samples), ("from-journal", journal)):
+        again = _run_replay(tmp_path, path, name)
+        assert (again.metrics, again.counts) == (first.metrics, first.counts), name
+        assert again.cost["generated_tokens"] == first.cost["generated_tokens"]
+    alone = tmp_path / "alone.samples.jsonl"  # no score file beside it to name the task
+    alone.write_bytes(samples.read_bytes())
+    with pytest.raises(
+        BackendError, match=r"alone\.samples\.jsonl:1: no 'task' field, and no score file beside"
+    ):
+        replay(alone)
+
+
+def test_completions_the_run_does_not_ask_for_are_an_error_unless_allowed(tmp_path: Path) -> None:
+    from tests.test_pipeline import sample_answers, write_replay
+
+    rows = sample_answers(1)
+    path = write_replay(tmp_path / "c.jsonl", {**rows, ("not-a-problem", 0): "7"})
+    with open(path, "a") as handle:  # and one for a task this run does not have
+        handle.write(
+            json.dumps({"task": "aime24", "problem_id": "2024-I-1", "sample_index": 0, "text": "1"}) + "\n"
+        )
+    with pytest.raises(BackendError) as caught:
+        _run_replay(tmp_path, path, "strict")
+    assert "has 2 completion(s) this run does not ask for" in str(caught.value)
+    assert "(aime24, 2024-I-1, 0), (sample-math, not-a-problem, 0)" in str(caught.value)
+    assert not list((tmp_path / "strict").glob("*.json"))
+    lenient = _run_replay(tmp_path, path, "lenient", "model.options.allow_extra=true")
+    assert lenient.model["extra"]["unused_completions"] == 2
+    assert lenient.metrics["n_samples"] == len(rows)
+    with pytest.raises(
+        BackendError, match=r"model\.options\.allow_extras: not an option of the replay backend"
+    ):
+        _run_replay(tmp_path, path, "typo", "model.options.allow_extras=true")

@@ -101,3 +101,13 @@ def test_engine_returning_no_sample_is_an_error() -> None:
     done = SimpleNamespace(outputs=[SimpleNamespace(text="ok", token_ids=[1, 2], finish_reason="length")])
     completion = completion_from_output(req, done, 0.5)
     assert (completion.text, completion.output_tokens, completion.finish_reason) == ("ok", 2, "length")
+
+
+@pytest.mark.slow
+def test_prompt_tokens_are_those_the_engine_sees(backend: VLLMBackend) -> None:
+    from vllm import SamplingParams
+
+    chat = [ChatMessage("system", "Be brief."), ChatMessage("user", "Ünïcode and\nnew lines: what is 2 + 3?")]
+    [seen] = backend._llm.generate([backend._render(chat)], SamplingParams(max_tokens=1))
+    assert backend.prompt_tokens(chat) == len(seen.prompt_token_ids)
+    assert backend.context_length() == 1024

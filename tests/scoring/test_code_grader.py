@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from harness.scoring import code_grader, sandbox
-from harness.scoring.code_compare import compare_functional, compare_stdio, extract_code
+from harness.scoring.code_compare import extract_code
 from harness.scoring.code_grader import (
     CODE_GRADER,
     grade_asserts,
@@ -33,22 +34,6 @@ def test_extract_takes_last_block_after_reasoning() -> None:
     assert extract_code("<think>still thinking ```python\nprint(1)\n```") is None
     assert extract_code("no code here") is None
     assert extract_code("```python\nprint(1)\n```\nand an unclosed ```python\nx") == "print(1)\n"
-
-
-def test_stdio_comparison_follows_lcb() -> None:
-    assert compare_stdio("1 2\n3  \n\n\n", "1 2\n3") is None
-    assert compare_stdio("0.50\n", "0.5") is None  # equal as exact decimals
-    assert compare_stdio("0.3333333\n", "0.333333333") is not None
-    assert compare_stdio("0.3333333\n", "0.333333333", "tolerance") is None
-    assert compare_stdio("1000001", "1000000", "tolerance") is not None  # integers stay exact
-    assert compare_stdio("YES", "NO") == "line 1: expected 'NO', got 'YES'"
-    assert compare_stdio("1\n2", "1") == "expected 1 output lines, got 2"
-
-
-def test_functional_comparison_treats_tuples_as_lists() -> None:
-    assert compare_functional("[1, [2, 3]]", "[1, [2, 3]]") is None
-    assert compare_functional("2.0", "2") is None
-    assert compare_functional("[1, 2]", "[2, 1]") is not None
 
 
 def test_grade_stdio_verdicts() -> None:
@@ -99,10 +84,11 @@ def test_zero_tests_is_never_passed() -> None:
 
 
 def test_runner_that_cannot_start_is_an_infra_error_retried_once(tmp_path: Path, monkeypatch) -> None:
-    broken = tmp_path / "runner.py"
-    broken.write_text("import sys\nsys.exit(3)\n")
-    broken.chmod(0o644)
-    monkeypatch.setattr(sandbox, "RUNNER", broken)
+    for name in sandbox._INSIDE:
+        shutil.copy(sandbox.RUNNER_DIR / name, tmp_path / name)
+    (tmp_path / "_code_runner.py").write_text("import sys\nsys.exit(3)\n")
+    tmp_path.chmod(0o755)
+    monkeypatch.setattr(sandbox, "RUNNER_DIR", tmp_path)
     result = grade_stdio("print(1)", [{"input": "", "output": "1"}], FAST)
     assert result.verdict == Verdict.INFRA_ERROR
     assert result.infra_attempts == 2 and "attempt 2" in (result.detail or "")
@@ -133,7 +119,10 @@ def test_grader_settings_name_every_choice() -> None:
     settings = CODE_GRADER.settings
     assert settings["float_compare"] == "exact_decimal" and settings["threads"] == "join"
     assert settings["per_test_timeout_s"] == 6.0 and settings["sandbox"] in ("bwrap", "subprocess")
-    assert CODE_GRADER.name == "code_exec" and CODE_GRADER.version == code_grader.GRADER_VERSION
+    assert settings["time_limit"] == "cpu" and settings["asserts"] == "judge_process"
+    assert settings["functional_compare"] == "lcb_equality"
+    assert CODE_GRADER.name == "code_exec" and CODE_GRADER.version == code_grader.GRADER_VERSION == "2"
+    assert CODE_GRADER.score_many is not None  # harness run grades code in the worker pool
 
 
 @pytest.mark.parametrize("memory_mb", [256])

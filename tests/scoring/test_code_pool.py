@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from harness.scoring import sandbox, warm_runner
+from harness.scoring import warm_runner
 from harness.scoring.code_pool import grade_many
 from harness.types import Completion, Problem, Verdict
 
@@ -53,9 +53,18 @@ def test_pool_keeps_order_and_leaves_no_runner_behind() -> None:
     expected += [Verdict.SYNTAX_ERROR, Verdict.PASSED]
     assert [s.verdict for s in scores] == expected * 2
     assert [s.sample_index for s in scores] == list(range(len(codes)))
-    if warm_runner.warm_enabled(sandbox.sandbox_mode()):
+    if warm_runner.warm_enabled():
         assert warm_runner._all_runners == set()  # the pool's threads ended, their runners with them
     deadline = time.monotonic() + 3
     while runner_processes() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert runner_processes() == []
+
+
+def test_an_exception_while_grading_one_sample_is_that_samples_verdict() -> None:
+    broken = Problem("broken", "no input field", tests=({"output": "3"},))
+    good = "print(sum(map(int, input().split())))"
+    jobs = [(ADD, fenced(good, 0)), (broken, fenced(good, 1)), (ADD, fenced("print(0)", 2))]
+    scores = grade_many(jobs, workers=2, progress=False)
+    assert [s.verdict for s in scores] == [Verdict.PASSED, Verdict.INFRA_ERROR, Verdict.WRONG_ANSWER]
+    assert "KeyError" in (scores[1].detail or "")

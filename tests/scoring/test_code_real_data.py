@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.scoring.code_grader import grade_problem
 from harness.scoring.code_pool import grade_many
 from harness.types import Completion, Verdict
 from tasks import humaneval, livecodebench, mbpp
@@ -27,12 +26,15 @@ def test_humaneval_canonical_solutions_all_pass(shared_data: Path) -> None:
     scores = grade_many(jobs, progress=False)
     assert [s.problem_id for s in scores if not s.correct] == []
     assert len(scores) == 164
+    assert [s.problem_id for s in scores if s.tampering] == []  # static and runtime evidence alike
 
 
 def test_mbpp_reference_solutions_sample(shared_data: Path) -> None:
     rows = read_jsonl(shared_data / "mbpp_full_deepseek.jsonl")[:100]
     jobs = [(mbpp.to_problem(r, i), fenced(str(r["task_id"]), r["code"])) for i, r in enumerate(rows)]
-    assert [s.problem_id for s in grade_many(jobs, progress=False) if not s.correct] == []
+    scores = grade_many(jobs, progress=False)
+    assert [s.problem_id for s in scores if not s.correct] == []
+    assert [s.problem_id for s in scores if s.tampering] == []
 
 
 def test_lcb_o1_labelled_correct_solutions_pass_public_tests(shared_data: Path) -> None:
@@ -40,7 +42,12 @@ def test_lcb_o1_labelled_correct_solutions_pass_public_tests(shared_data: Path) 
     problems = {p.id: p for p in (livecodebench.to_problem(r, i) for i, r in enumerate(rows)) if p.tests}
     subs = read_jsonl(shared_data / "code_solutions" / "lcb_v5_o1_submissions_graded.jsonl")
     chosen = [s for s in subs if s["question_id"] in problems and s["model"].startswith("o1-mini")][:60]
-    verdicts = [grade_problem(problems[s["question_id"]], s["code"]).verdict for s in chosen]
+    scores = grade_many(
+        [(problems[s["question_id"]], fenced(s["question_id"], s["code"], i)) for i, s in enumerate(chosen)],
+        progress=False,
+    )
+    verdicts = [score.verdict for score in scores]
+    assert [score.problem_id for score in scores if score.tampering] == []
     for sub, verdict in zip(chosen, verdicts, strict=True):
         if sub["label_correct"]:
             assert verdict == Verdict.PASSED, sub["question_id"]

@@ -1,4 +1,5 @@
-"""Hostile programs against the code sandbox: each gets its expected verdict and nothing may leak."""
+"""Isolation guarantees of the code sandbox beyond verdicts: what crosses between solutions and tests,
+what reaches the host, what is left running, and that the harness survives."""
 
 from __future__ import annotations
 
@@ -13,17 +14,26 @@ from pathlib import Path
 import pytest
 
 from harness.scoring import sandbox, warm_runner
-from harness.scoring.code_grader import CodeResult, grade_functional, grade_stdio
+from harness.scoring.code_grader import CodeResult, grade_stdio
 from harness.scoring.sandbox import SandboxLimits, sandbox_mode
+from harness.scoring.sandbox_uids import BLOCK_SIZE, POOL, UID_BASE
 from harness.types import Verdict
 
-LIMITS = SandboxLimits(per_test_timeout_s=1.5, global_timeout_s=10, memory_mb=512, output_bytes=1 << 20)
+LIMITS = SandboxLimits(
+    per_test_timeout_s=1.5, memory_mb=512, output_bytes=1 << 20, disk_mb=16, wall_guard_s=8
+)
 MARKER = "h4-hostile-marker-7f3a"
 ONE_TEST = [{"input": "", "output": "42"}]
 
 
 def run(code: str, tests: list[dict[str, str]] | None = None) -> CodeResult:
     return grade_stdio(code, tests or ONE_TEST, LIMITS)
+
+
+def output_of(code: str) -> str:
+    """What a program printed, read back through a test that cannot pass."""
+    detail = run(code, [{"input": "", "output": "\x00never"}]).detail or ""
+    return detail.split(", got ", 1)[1].strip("'") if ", got " in detail else detail
 
 
 def processes_with(text: str) -> list[int]:
@@ -49,54 +59,28 @@ def _status_field(pid: int, name: str) -> int | None:
     return None
 
 
-def _descends_from(pid: int, ancestors: set[int]) -> bool:
-    while pid > 1:
-        if pid in ancestors:
-            return True
-        pid = _status_field(pid, "PPid") or 0
-    return False
-
-
-def our_runners() -> list[int]:
-    return [pid for pid in processes_with("_code_runner.py") if _descends_from(pid, {os.getpid()})]
+def our_uids(uid: int | None) -> bool:
+    return uid is not None and any(
+        UID_BASE + b * BLOCK_SIZE <= uid < UID_BASE + (b + 1) * BLOCK_SIZE for b in POOL.blocks
+    )
 
 
 def solution_processes() -> list[int]:
-    """Processes of any throwaway solution uid, and our runner processes that are not a warm runner.
-
-    Runners are counted only below this process (other jobs on the machine may be grading too);
-    escapees that left the tree still carry the solution's uid.
-    """
-    warm = {r.proc.pid for r in warm_runner._all_runners}
-    found = []
-    for pid in our_runners():
-        if _status_field(pid, "Uid") == 0 and _descends_from(pid, warm):
-            continue  # the warm runner itself (and its bwrap), which stays for the next solution
-        found.append(pid)
-    for entry in os.listdir("/proc"):
-        uid = _status_field(int(entry), "Uid") if entry.isdigit() else None
-        if uid is not None and sandbox._UID_BASE <= uid < sandbox._UID_BASE + 256:
-            found.append(int(entry))
-    return found
-
-
-def no_solution_processes_left() -> list[int]:
-    """solution_processes() once the killed ones had a moment to exit (SIGKILL is asynchronous)."""
+    """Processes running as any of this process's throwaway uids, once killed ones had time to exit."""
     deadline = time.monotonic() + 3
-    while (found := solution_processes()) and time.monotonic() < deadline:
+    while True:
+        found = [
+            int(e) for e in os.listdir("/proc") if e.isdigit() and our_uids(_status_field(int(e), "Uid"))
+        ]
+        if not found or time.monotonic() > deadline:
+            return found
         time.sleep(0.05)
-    return found
-
-
-def runs_unprivileged(mode: str) -> bool:
-    """Whether the solution is cut off from the harness user's files (bwrap, or a root harness's uid drop)."""
-    return mode == "bwrap" or (os.geteuid() == 0 and sandbox._interpreter_reachable_by_others())
 
 
 @pytest.fixture(params=["bwrap", "subprocess"])
 def mode(request, monkeypatch):
-    """Every hostile program runs under bubblewrap (when installed) and under the plain fallback."""
-    if request.param == "bwrap" and not sandbox._bwrap_works():
+    """Every check runs under bubblewrap (when installed) and under the plain fallback."""
+    if request.param == "bwrap" and not sandbox.bwrap_works():
         pytest.skip("bubblewrap is not usable on this machine (apt-get install -y bubblewrap)")
     monkeypatch.setenv("HARNESS_SANDBOX", request.param)
     sandbox_mode.cache_clear()
@@ -104,87 +88,32 @@ def mode(request, monkeypatch):
     sandbox_mode.cache_clear()
 
 
-def test_fork_bomb_times_out_and_leaves_nothing(mode):
-    code = "import os\n"
-    code += f"# {MARKER}\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    assert run(code).verdict == Verdict.TIMEOUT
-    time.sleep(0.2)
-    assert no_solution_processes_left() == []
-
-
-def test_memory_balloon_is_memory_limit(mode):
-    code = "blocks = []\nwhile True:\n    blocks.append(bytearray(10**7))\n"
-    assert run(code).verdict == Verdict.MEMORY_LIMIT
-
-
-def test_infinite_loop_is_timeout_within_the_test_limit(mode):
-    start = time.monotonic()
-    assert run("while True:\n    pass\n").verdict == Verdict.TIMEOUT
-    assert time.monotonic() - start < 5
-
-
-def test_endless_output_is_capped(mode):
-    result = run("while True:\n    print('x' * 1000)\n")
-    assert result.verdict == Verdict.RUNTIME_ERROR
-    assert "output exceeded" in (result.detail or "")
-
-
-def test_sleeping_past_the_timeout(mode):
-    start = time.monotonic()
-    assert run("import time\ntime.sleep(30)\nprint(42)\n").verdict == Verdict.TIMEOUT
-    assert time.monotonic() - start < 5
-
-
-def test_background_child_does_not_outlive_the_solution(mode):
-    # The child leaves the process group and session, the classic way to dodge a group kill.
-    code = (
-        "import os, sys\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', '{MARKER}'])\n"
-        "print(42)\n"
-    )
-    assert run(code).verdict == Verdict.PASSED
-    time.sleep(0.3)
-    assert processes_with(MARKER) == []
-
-
-def test_killing_the_parent_is_not_passed(mode):
-    result = run("import os\nprint(42, flush=True)\nos.kill(os.getppid(), 9)\n")
-    assert result.verdict == Verdict.RUNTIME_ERROR
-    assert result.infra_attempts == 0
-    assert run("print(42)").verdict == Verdict.PASSED  # the harness is unharmed
+@pytest.fixture
+def rooted(mode):
+    """The guarantees that rest on a uid and namespaces of each solution's own (a root harness)."""
+    if os.geteuid() != 0:
+        pytest.skip("without root there is no throwaway uid, tmpfs or IPC namespace per solution")
+    return mode
 
 
 def test_environment_secret_is_not_visible(mode, monkeypatch):
     monkeypatch.setenv("H4_SECRET_TOKEN", "hunter2")
-    result = run(
-        "import os\nprint(os.environ.get('H4_SECRET_TOKEN', 'absent'))\n",
-        [{"input": "", "output": "hunter2"}],
-    )
-    assert result.verdict == Verdict.WRONG_ANSWER
+    assert output_of("import os\nprint(os.environ.get('H4_SECRET_TOKEN', 'absent'))\n") == "absent"
 
 
-def test_reading_a_file_outside_the_temp_dir_fails(mode, tmp_path):
+def test_host_files_are_neither_read_nor_written(rooted, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("classified")
-    result = run(f"print(open({str(secret)!r}).read())\n", [{"input": "", "output": "classified"}])
-    if not runs_unprivileged(mode):
-        pytest.skip("the plain fallback without a uid drop cannot hide the harness user's files")
-    assert result.verdict == Verdict.RUNTIME_ERROR
-
-
-def test_writing_outside_the_temp_dir_does_not_land(mode, tmp_path):
     target = tmp_path / "pwned.txt"
-    run(f"open({str(target)!r}, 'w').write('x')\nprint(42)\n")
-    if not runs_unprivileged(mode):
-        pytest.skip("the plain fallback without a uid drop cannot protect the harness user's files")
+    code = (
+        f"try:\n    print(open({str(secret)!r}).read())\nexcept OSError as e:\n    print(type(e).__name__)\n"
+        f"try:\n    open({str(target)!r}, 'w').write('x')\nexcept OSError:\n    pass\n"
+    )
+    assert output_of(code) in ("FileNotFoundError", "PermissionError")
     assert not target.exists()
 
 
-def test_network_is_unreachable_under_bwrap(mode):
-    if mode != "bwrap":
-        pytest.skip("only bubblewrap unshares the network")
+def test_network_is_unreachable(rooted):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     accepted: list[object] = []
@@ -196,86 +125,87 @@ def test_network_is_unreachable_under_bwrap(mode):
     assert accepted == []
 
 
-def test_exit_before_any_test_is_not_passed(mode):
-    functional = [{"input": "1", "output": "1", "testtype": "functional"}]
-    assert (
-        grade_functional("import sys\nsys.exit(0)\n", "f", functional, LIMITS).verdict
-        == Verdict.RUNTIME_ERROR
-    )
-    hard_exit = "import os\nos._exit(0)\nclass Solution:\n    def f(self, x):\n        return x\n"
-    assert grade_functional(hard_exit, "f", functional, LIMITS).verdict == Verdict.RUNTIME_ERROR
-    assert run("import sys\nsys.exit(0)\n").verdict == Verdict.WRONG_ANSWER
-
-
-def test_printing_the_answer_then_crashing_is_not_passed(mode):
-    assert run("print(42)\nraise ValueError('boom')\n").verdict == Verdict.RUNTIME_ERROR
-
-
-def test_forged_results_are_not_believed(mode):
-    # Writes a well-formed "ok" frame to every descriptor it can reach, then prints nothing.
+def test_keyring_ipc_and_memfd_are_refused(mode):
     code = (
-        "import json, os, struct\n"
-        "frame = json.dumps({'status': 'ok', 'output': '42', 'event': 'compiled', 'ok': True}).encode()\n"
-        "data = struct.pack('>I', len(frame)) + frame\n"
-        "for fd in range(3, 64):\n"
-        "    try:\n        os.write(fd, data)\n    except OSError:\n        pass\n"
-        "try:\n    names = os.listdir(f'/proc/{os.getppid()}/fd')\nexcept OSError:\n    names = []\n"
-        "for fd in names:\n"
-        "    try:\n        os.write(os.open(f'/proc/{os.getppid()}/fd/{fd}', os.O_WRONLY), data)\n"
-        "    except OSError:\n        pass\n"
-        'print(\'{"status": "ok", "output": "42"}\')\n'
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "keyctl = libc.syscall(248, b'user', b'h4', b'secret', 6, -4)\nkey_errno = ctypes.get_errno()\n"
+        "shm = libc.shmget(0x4834, 4096, 0o1666)\nshm_errno = ctypes.get_errno()\n"
+        "try:\n    os.memfd_create('x')\n    memfd = 'made'\nexcept OSError as e:\n    memfd = e.errno\n"
+        "msg = libc.syscall(68, 0x4834, 0o1666)\nmsg_errno = ctypes.get_errno()\n"
+        "mq = libc.syscall(240, b'h4-queue', 0o100 | 2, 0o600, None)\nmq_errno = ctypes.get_errno()\n"
+        "print(keyctl, key_errno, shm, shm_errno, memfd, msg, msg_errno, mq, mq_errno)\n"
     )
-    verdict = run(code).verdict
-    if not runs_unprivileged(mode):
-        pytest.skip("a runner left as root can reopen its own pipes via /proc (install bubblewrap)")
-    assert verdict == Verdict.WRONG_ANSWER
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe uses x86-64 system call numbers")
+    assert output_of(code) == "-1 1 -1 1 1 -1 1 -1 1"  # EPERM from the seccomp list
+    with open("/proc/sysvipc/shm") as f:
+        assert "4834" not in f.read().lower()  # nothing reached the host's IPC namespace
 
 
-def test_no_strays_after_the_suite_and_harness_still_works():
+def test_the_candidate_holds_no_privilege(rooted):
+    code = (
+        "import os\nfields = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+        "caps = [int(fields[k], 16) for k in ('CapInh', 'CapPrm', 'CapEff', 'CapAmb')]\n"
+        "print(os.getuid() != 0, caps, fields['NoNewPrivs'].strip(), fields['Seccomp'].strip())\n"
+    )
+    assert output_of(code) == "True [0, 0, 0, 0] 1 2"
+
+
+def test_the_writable_folder_is_a_small_tmpfs(rooted):
+    code = (
+        "import os\nwritten = 0\n"
+        "try:\n    for i in range(100):\n        with open(f'f{i}', 'wb') as f:\n"
+        "            f.write(b'x' * (1 << 19))\n            written += 1 << 19\n"
+        "except OSError as e:\n    print(written >> 20, e.errno)\n"
+    )
+    megabytes, errno = output_of(code).split()
+    assert int(errno) == 28 and int(megabytes) <= LIMITS.disk_mb  # ENOSPC at the solution's own cap
+
+
+def test_each_test_starts_with_an_empty_folder(rooted):
+    code = "import os\nprint(sorted(os.listdir('.')))\nopen('left-by-a-test', 'w').write('x')\n"
+    result = run(code, [{"input": "", "output": "[]"}, {"input": "", "output": "[]"}])
+    assert result.verdict == Verdict.PASSED, result.detail
+
+
+def test_cpu_time_decides_timeout_not_sleep(rooted):
+    # 2 s of sleep is past the 1.5 s CPU limit in wall time, but uses no CPU: a contest judge passes it.
+    assert run("import time\ntime.sleep(2)\nprint(42)\n").verdict == Verdict.PASSED
+
+
+def test_pid1_shows_no_host_paths_under_bwrap(mode):
+    if mode != "bwrap":
+        pytest.skip("outside bwrap the host's /proc is visible; only bwrap gives a PID namespace")
+    shown = output_of("print(open('/proc/1/cmdline').read().replace('\\0', ' '))")
+    # bwrap's own command line (every bind, with its host path) is not there: the runner is pid 1.
+    assert "--ro-bind" not in shown and str(sandbox.RUNNER_DIR) not in shown
+    assert "/opt/harness-runner/_code_runner.py" in shown
+
+
+def test_killing_everything_leaves_the_harness_unharmed(rooted):
+    code = (
+        "import os, signal\n"
+        "for target in [-1, 1, os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    if target != os.getpid():\n"
+        "        try:\n            os.kill(target, signal.SIGKILL)\n"
+        "        except OSError:\n            pass\n"
+        "print(42)\n"
+    )
+    assert run(code).verdict == Verdict.PASSED  # it could reach none of ours, so its answer stands
+    assert run("print(42)").verdict == Verdict.PASSED
+
+
+def test_background_child_does_not_outlive_the_solution(mode):
+    code = (
+        "import os, sys\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', '{MARKER}'])\n"
+        "print(42)\n"
+    )
+    assert run(code).verdict == Verdict.PASSED
     time.sleep(0.3)
     assert processes_with(MARKER) == []
-    assert no_solution_processes_left() == []
-    roots = [r.root for r in warm_runner._all_runners]
-    warm_runner.close_all()
-    deadline = time.monotonic() + 3  # bwrap's inner process dies with the outer one, asynchronously
-    while our_runners() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert our_runners() == []
-    assert not any(root.exists() for root in roots)
-    assert grade_stdio("print(input())", [{"input": "7\n", "output": "7"}]).verdict == Verdict.PASSED
-    warm_runner.close_all()
-
-
-def test_grading_code_does_not_import_torch():
-    # Other tests in this process load models, so the check runs in a fresh interpreter.
-    probe = (
-        "import sys\n"
-        "from harness.scoring.code_grader import grade_stdio\n"
-        "from harness.scoring import warm_runner\n"
-        "r = grade_stdio('print(input())', [{'input': '7\\n', 'output': '7'}])\n"
-        "warm_runner.close_all()\n"
-        "print(r.verdict.value, 'torch' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [Verdict.PASSED.value, "False"]
-
-
-@pytest.fixture
-def warm(mode):
-    """A warm runner for this thread, in each mode where solutions get their own uid."""
-    if not warm_runner.warm_enabled(mode):
-        pytest.skip("no throwaway uid here (non-root, or the interpreter is unreadable by others)")
-    assert run("print(42)").verdict == Verdict.PASSED
-    return warm_runner._local.runner
-
-
-def warm_python_pid(runner: warm_runner.WarmRunner) -> int:
-    for pid in processes_with("--warm"):  # not its bwrap, nor its solution children (same cmdline)
-        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
-        if argv0 != b"bwrap" and _status_field(pid, "Uid") == 0 and _descends_from(pid, {runner.proc.pid}):
-            return pid
-    raise AssertionError("no warm runner process found")
 
 
 POLLUTER = """
@@ -312,38 +242,75 @@ print(bad or 42)
 """
 
 
+@pytest.fixture
+def warm(mode):
+    """A warm runner for this thread, in each mode where solutions get their own uid."""
+    if not warm_runner.warm_enabled():
+        pytest.skip("no throwaway uid here (not root), so each solution gets a fresh runner")
+    assert run("print(42)").verdict == Verdict.PASSED
+    return warm_runner._local.runner
+
+
+def runner_python_pid(runner: warm_runner.WarmRunner) -> int:
+    """The runner's Python process (under bwrap, the child of the bwrap we started)."""
+    if runner.mode == "subprocess":
+        return runner.proc.pid
+    for pid in processes_with("--serve"):
+        if _status_field(pid, "PPid") == runner.proc.pid:
+            return pid
+    raise AssertionError("no runner process found")
+
+
 def test_warm_runner_state_does_not_reach_the_next_solution(warm):
-    pid = warm_python_pid(warm)
+    pid = runner_python_pid(warm)
     assert run(PROBE).verdict == Verdict.PASSED
     assert run(POLLUTER).verdict == Verdict.PASSED
     result = run(PROBE)
     assert result.verdict == Verdict.PASSED, result.detail
-    assert warm_runner._local.runner is warm and warm_python_pid(warm) == pid  # the same warm process
-
-
-def test_solution_cannot_take_the_warm_runner_down(warm):
-    pid = warm_python_pid(warm)
-    code = (
-        "import os, signal\n"
-        "for target in [-1, 1, os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
-        "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        pass\n"
-        "print(42)\n"
-    )
-    assert run(code).verdict == Verdict.RUNTIME_ERROR  # it killed its own parent, never the runner
-    assert warm_python_pid(warm) == pid
-    assert run("print(42)").verdict == Verdict.PASSED
+    assert warm_runner._local.runner is warm and runner_python_pid(warm) == pid  # the same warm process
 
 
 def test_dead_warm_runner_is_replaced(warm):
-    os.kill(warm_python_pid(warm), 9)
+    os.kill(runner_python_pid(warm), 9)
     result = run("print(42)")
     assert result.verdict == Verdict.PASSED and result.infra_attempts == 0
     assert warm_runner._local.runner is not warm
-    # Killed while a solution runs: that solution is not passed, the next one is graded normally.
+    # Killed while a solution runs: the solution could not have done it (it cannot signal the
+    # runner), so that is an infrastructure failure, retried once on a fresh runner.
     replacement = warm_runner._local.runner
-    killer = threading.Timer(0.5, lambda: os.kill(warm_python_pid(replacement), 9))
+    killer = threading.Timer(0.5, lambda: os.kill(runner_python_pid(replacement), 9))
     killer.start()
-    assert run("import time\ntime.sleep(1)\nprint(42)\n").verdict != Verdict.PASSED
+    result = run("import time\ntime.sleep(1)\nprint(42)\n")
+    assert result.verdict == Verdict.PASSED and result.infra_attempts == 1
     killer.join()
     assert run("print(42)").verdict == Verdict.PASSED
-    assert no_solution_processes_left() == []
+    assert solution_processes() == []
+
+
+def test_no_strays_after_the_suite_and_harness_still_works():
+    time.sleep(0.3)
+    assert processes_with(MARKER) == []
+    assert solution_processes() == []
+    warm_runner.close_all()
+    deadline = time.monotonic() + 3  # bwrap's inner process dies with the outer one, asynchronously
+    while processes_with("_code_runner.py --serve") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    mine = [p for p in processes_with("_code_runner.py") if _status_field(p, "PPid") == os.getpid()]
+    assert mine == []
+    assert grade_stdio("print(input())", [{"input": "7\n", "output": "7"}]).verdict == Verdict.PASSED
+    warm_runner.close_all()
+
+
+def test_grading_code_does_not_import_torch():
+    # Other tests in this process load models, so the check runs in a fresh interpreter.
+    probe = (
+        "import sys\n"
+        "from harness.scoring.code_grader import grade_stdio\n"
+        "from harness.scoring import warm_runner\n"
+        "r = grade_stdio('print(input())', [{'input': '7\\n', 'output': '7'}])\n"
+        "warm_runner.close_all()\n"
+        "print(r.verdict.value, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [Verdict.PASSED.value, "False"]

@@ -44,7 +44,7 @@ def test_sample_code_reference_solutions_pass_and_wrong_ones_fail(tmp_path: Path
     replay.write_text("".join(json.dumps(line) + "\n" for line in lines))
     config = tmp_path / "c.yaml"
     config.write_text(
-        f"model: {{name: ref, backend: replay, path: {replay}}}\ngeneration: {{n: 3}}\n"
+        f"model: {{name: ref, backend: replay, path: {replay}}}\ngeneration: {{n: 3, temperature: 0.6}}\n"
         f"tasks: [sample-code]\noutput: {tmp_path / 'out'}\n"
     )
     [outcome] = run(load_config(config), progress=False)
