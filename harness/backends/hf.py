@@ -1,16 +1,17 @@
 """The transformers backend: a local folder, hub id, GGUF file or built-in alias, decoded in batches.
 
 Requests are grouped by sampling settings and sorted by prompt length. Each prompt is prefilled alone,
-then a batch of rows is decoded together (hf_decode), and each row's completion is yielded the moment
-that row finishes, so the pipeline journals it before the rest of its batch is done. Sampled requests
-draw from their own seeded generator (hf_sampling), so a sample does not depend on which requests
-share its batch.
+then up to batch_size rows are decoded together (hf_decode); each row's completion is yielded the moment
+that row finishes, so the pipeline journals it before the rest of its batch is done, and the next
+prompt takes the finished row's place at the next step (continuous batching), so no row idles while
+prompts wait. Sampled requests draw from their own seeded generator (hf_sampling), so a sample does not
+depend on which requests share its batch.
 
-`options.deterministic` (default true) makes greedy and seeded outputs independent of how the requests
-are batched, sharded or resumed: each row attends over its own keys only, and the backend checks at load
-time that the model's matrix products give a row the same bits whatever the number of rows in the step
-(hf_invariance); where they do not, it decodes one row per forward pass. `false` attends with one padded
-batch call instead: a little faster, but a row's bits then depend on its batch.
+`options.deterministic` (default true on CPU, false on a GPU) makes greedy and seeded outputs
+independent of how the requests are batched, sharded or resumed: each row attends over its own keys
+only, and the backend checks at load time that the model's matrix products give a row the same bits
+whatever the number of rows in the step (hf_invariance); where they do not, it decodes one row per
+forward pass. `false` attends with one padded batch call instead: a row's bits then depend on its batch.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class HFBackend:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.device = resolve_device(spec.device)  # first: a device this machine lacks is a config error
-        self.deterministic = _deterministic_option(spec)
+        self.deterministic = _deterministic_option(spec, self.device)
         if spec.dtype != "auto" and spec.dtype not in DTYPES:
             raise BackendSettingError(
                 f"model {spec.name!r}: dtype {spec.dtype!r} is not supported by the hf backend; "
@@ -69,6 +70,9 @@ class HFBackend:
         self.pad_id = int(self.tokenizer.pad_token_id)
         self.batch_size = _pick_batch_size(spec.batch_size, self.device, self.model)
         self.decoding = self._plan_decoding()
+        # Continuous batching: a finished row's slot goes to the next prompt at once. False decodes static
+        # batches (each runs until its last row ends), kept for benchmarks to compare against.
+        self.refill = True
         # Called with the tokens produced so far by the rows not yet handed over (the pipeline's
         # progress bar adds those of the finished rows itself).
         self.on_tokens: Callable[[int], None] | None = None
@@ -112,15 +116,22 @@ class HFBackend:
         """How batches are decoded, and (deterministic mode) how many rows may share a step."""
         unsupported = row_loop_unsupported(self.model)
         if unsupported is not None:
-            rows = 1 if self.deterministic else self.batch_size
-            return DecodingPlan("generate", False, rows, self.deterministic, f"generate(): {unsupported}")
+            cap = 1 if self.deterministic else None
+            return DecodingPlan("generate", False, cap, self.deterministic, f"generate(): {unsupported}")
         if not self.deterministic:
-            return DecodingPlan("rows", False, self.batch_size, False, "padded batch attention")
+            return DecodingPlan("rows", False, None, False, "padded batch attention, continuous batching")
         self.model.set_attn_implementation(ROWWISE_ATTENTION)
         rows = rows_invariant_up_to(self.model, self.batch_size)
         if rows > 1 and not decode_step_matches(self._probe_decoder, self._probe_rows(min(rows, 3))):
             rows = 1
-        return DecodingPlan("rows", True, rows, True, "per-row attention, per-row prefill")
+        return DecodingPlan(
+            "rows", True, rows, True, "per-row attention, per-row prefill, continuous batching"
+        )
+
+    def rows_per_step(self) -> int:
+        """The most rows decoded together: batch_size, capped where more rows would change a row's bits."""
+        cap = self.decoding.max_rows
+        return self.batch_size if cap is None else min(self.batch_size, cap)
 
     def _probe_decoder(self) -> Decoder:
         return Decoder(self.model, Sampling(max_new_tokens=8), (), self._decode_many, rowwise=True)
@@ -159,7 +170,7 @@ class HFBackend:
             "deterministic": self.deterministic,
             "batch_invariant": plan.batch_invariant,
             "decoding": plan.how,
-            "rows_per_step": plan.rows_per_step,
+            "rows_per_step": self.rows_per_step(),
             "threads": torch.get_num_threads(),
         }
         if self.device.type == "cpu":
@@ -195,7 +206,9 @@ class HFBackend:
         groups: dict[tuple[Any, ...], list[_Prompt]] = {}
         for request in requests:
             s = request.sampling
-            key = (s.temperature if not s.greedy else 0.0, s.top_p, s.top_k, s.max_new_tokens, s.stop)
+            key: tuple[Any, ...] = (s.temperature if not s.greedy else 0.0, s.top_p, s.top_k, s.stop)
+            if self.decoding.loop == "generate":  # the decode loop ends each row at its own max_new_tokens
+                key += (s.max_new_tokens,)
             ids = self.render(request.messages)
             if not ids:
                 raise BackendError(
@@ -203,7 +216,7 @@ class HFBackend:
                     "(an empty prompt and a model without a chat template); check the task's data"
                 )
             groups.setdefault(key, []).append(_Prompt(request, ids))
-        rows = self.decoding.rows_per_step
+        rows = self.rows_per_step()
         for prompts in groups.values():
             prompts.sort(key=lambda p: len(p.ids), reverse=True)
             if self.decoding.loop == "generate":
@@ -216,18 +229,18 @@ class HFBackend:
                 yield from self._decode_group(prompts, rows)
 
     def _decode_group(self, prompts: Sequence[_Prompt], rows: int) -> Iterator[Completion]:
-        """Static batches of `rows` prompts; each row's completion is yielded when that row ends."""
+        """Up to `rows` prompts decoded together; each row's completion is yielded when that row ends, and
+        (with `refill`) the next prompt takes its place at the next step."""
         decoder = Decoder(
             self.model, prompts[0].request.sampling, self.eos_ids, self._decode_many, self.decoding.rowwise
         )
-        queue = deque(prompts)
+        queue = deque(decoder.new_row(p.request, p.ids) for p in prompts)
         reporter = _TokenReporter(self.on_tokens)
         while queue or decoder.rows:
             if not decoder.rows:
-                batch = [queue.popleft() for _ in range(min(rows, len(queue)))]
-                finished = decoder.admit([decoder.new_row(p.request, p.ids) for p in batch])
+                finished = decoder.admit([queue.popleft() for _ in range(min(rows, len(queue)))])
             else:
-                finished = decoder.step()
+                finished = decoder.step(queue if self.refill else None)
             # Before handing rows over, so the progress bar never counts a finished row twice.
             reporter.rows_in_flight(decoder.rows, now=bool(finished))
             for row in finished:
@@ -255,7 +268,7 @@ class HFBackend:
 class DecodingPlan:
     loop: str  # "rows" (hf_decode) or "generate" (transformers' generate(), for models the loop cannot run)
     rowwise: bool  # per-row attention (deterministic) rather than one padded batch call
-    rows_per_step: int  # the most rows decoded together
+    max_rows: int | None  # the most rows a step may hold without changing a row's bits (None: no limit)
     batch_invariant: bool  # a row's output does not depend on the other rows of its batch
     how: str  # for the model block
 
@@ -275,13 +288,15 @@ class _TokenReporter:
             self.report(sum(len(row.tokens) for row in rows))
 
 
-def _deterministic_option(spec: ModelSpec) -> bool:
+def _deterministic_option(spec: ModelSpec, device: torch.device) -> bool:
+    """options.deterministic; unset, true on CPU (measured there: a few percent slower) and false on a
+    GPU, where per-row attention launches a kernel per row and the cost was not measured."""
     unknown = sorted(set(spec.options) - {"deterministic"})
     if unknown:
         raise BackendSettingError(
             f"model.options.{unknown[0]}: not an option of the hf backend (known: deterministic)"
         )
-    value = spec.options.get("deterministic", True)
+    value = spec.options.get("deterministic", device.type == "cpu")
     if not isinstance(value, bool):
         raise BackendSettingError(f"model.options.deterministic: expected true or false, got {value!r}")
     return value

@@ -2,10 +2,11 @@
 every row the moment it finishes (end of sequence, a stop string, or its own max_new_tokens).
 
 A `Decoder` holds the rows in flight and their `RowCache`. `admit` prefills new rows and stacks them
-onto the rows already there; `step` advances every row by one token and drops the rows that finished,
-so no forward pass is spent on a finished row. The scheduler in hf.py admits a batch when the decoder is
-empty (static batches); admitting new rows whenever some finish (continuous batching) needs no change
-here.
+onto the rows already there; `step` advances every row by one token, and each row that finishes hands
+its slot to the next waiting row (prefilled alone, written into the slot: continuous batching) or
+leaves the batch, so no forward pass is spent on a finished row and no row idles while work waits.
+Rows of one Decoder share their sampling settings except max_new_tokens, which each row takes from its
+own request.
 
 Two ways to attend (`rowwise`):
 - True: each row attends over its own columns with the call a single-row run makes (hf_rows). With
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,8 +95,10 @@ class Decoder:
             self.cache = RowCache.stack([self.cache, *caches] if self.cache is not None else caches)
             self.rows.extend(rows)
 
-    def step(self) -> list[Row]:
-        """One token for every row in flight; returns the rows that finished and stops tracking them."""
+    def step(self, waiting: deque[Row] | None = None) -> list[Row]:
+        """One token for every row in flight. Each row that finishes gives its slot to the next `waiting`
+        row (prefilled alone; taken from the left of the queue), or leaves the batch when none waits.
+        Returns the rows that finished, waiting rows done at their first token included."""
         started = time.perf_counter()
         logits = self.forward([row.tokens[-1] for row in self.rows])
         for row, row_logits in zip(self.rows, logits, strict=True):
@@ -102,15 +106,40 @@ class Decoder:
         share = (time.perf_counter() - started) / len(self.rows)
         for row in self.rows:
             row.seconds += share
-        finished = [row for row in self.rows if row.done]
-        if finished:
-            kept = [i for i, row in enumerate(self.rows) if not row.done]
-            self.rows = [self.rows[i] for i in kept]
-            if kept and self.cache is not None:
+        vacant = [slot for slot, row in enumerate(self.rows) if row.done]
+        finished = [self.rows[slot] for slot in vacant]
+        if vacant:
+            finished += self._refill(vacant, waiting if waiting is not None else deque())
+        return finished
+
+    def _refill(self, vacant: list[int], waiting: deque[Row]) -> list[Row]:
+        """Hand the finished rows' slots to waiting rows, drop the slots left over; returns the waiting
+        rows that finished at their first token."""
+        assert self.cache is not None
+        done_at_once, longer = [], []
+        for _ in range(len(vacant)):
+            if not waiting:
+                break
+            row = waiting.popleft()
+            cache = self.prefill(row)
+            if row.done:
+                done_at_once.append(row)
+            elif self.cache.put(vacant[0], cache):
+                self.rows[vacant.pop(0)] = row
+            else:  # longer than the rows in flight: joins by stacking, which re-aligns every row
+                longer.append((row, cache))
+        if vacant:
+            gone = set(vacant)
+            kept = [slot for slot in range(len(self.rows)) if slot not in gone]
+            self.rows = [self.rows[slot] for slot in kept]
+            if kept:
                 self.cache.keep(kept)
             else:
                 self.cache = None
-        return finished
+        if self.cache is not None:
+            self.cache.compact()
+        self.join([row for row, _ in longer], [cache for _, cache in longer])
+        return done_at_once
 
     def forward(self, tokens: Sequence[int]) -> torch.Tensor:
         """Feed one token to each row in flight; returns next-token logits, [rows, vocab] float32."""
@@ -146,7 +175,7 @@ class Decoder:
         elif self.stops.stops and self.stops.found_in([row.tokens[-self.stops.window :]])[0]:
             row.stopped_at = len(row.tokens)
             row.done = True
-        elif len(row.tokens) >= s.max_new_tokens:
+        elif len(row.tokens) >= row.request.sampling.max_new_tokens:  # rows may differ in this one
             row.done = True
 
 

@@ -2,9 +2,9 @@
 
 Each row's prompt is prefilled on its own, so its keys and values never depend on other rows. The rows
 are then stacked right-aligned in one cache (row i's columns are `starts[i]:length`; the columns before
-are zeros it never uses) and decoded together: one forward pass per step for all rows. `RowCache.keep`
-drops finished rows, and `RowCache.stack` can join any two caches, so a scheduler that refills finished
-rows (continuous batching) needs no other cache operation.
+are padding it never uses) and decoded together: one forward pass per step for all rows. `RowCache.keep`
+drops finished rows, `RowCache.put` writes a waiting row into a finished row's slot (continuous
+batching), and `RowCache.stack` joins caches.
 
 `rowwise_attention` ("harness_rowwise") computes each row's attention over its own columns only, with
 the same call a single-row run makes. Batched attention with a padding mask gives a row different bits
@@ -140,6 +140,28 @@ class RowCache(Cache):
             values = layer.buffer_values.index_select(0, index)[:, :, drop:]
             layer.adopt(keys, values, layer.length - drop)
         self.starts = [start - drop for start in starts]
+
+    def put(self, slot: int, single: RowCache) -> bool:
+        """Write a one-row cache into `slot` (a finished row's), right-aligned with the other rows, so a
+        waiting row takes a finished row's place without copying the rest. False (nothing written) when
+        the new row is longer than this cache's columns."""
+        if single.length > self.length:
+            return False
+        start = self.length - single.length
+        for layer, source in zip(self._row_layers(), single._row_layers(), strict=True):
+            assert layer.buffer_keys is not None and layer.buffer_values is not None
+            assert source.buffer_keys is not None and source.buffer_values is not None
+            # Columns before `start` keep the previous row's values; neither attention reads them.
+            layer.buffer_keys[slot, :, start : self.length] = source.buffer_keys[0, :, : source.length]
+            layer.buffer_values[slot, :, start : self.length] = source.buffer_values[0, :, : source.length]
+        self.starts[slot] = start
+        return True
+
+    def compact(self) -> None:
+        """Drop leading columns no row uses once they are half the cache: refilled slots start ever
+        further right, and without this the cache would grow with the total length of the run."""
+        if min(self.starts) >= max(_MIN_GROWTH, self.length // 2):
+            self.keep(range(self.rows))
 
     def padding_mask(self, extra_columns: int) -> torch.Tensor:
         """[rows, length + extra_columns] with 0 on each row's unused leading columns, 1 elsewhere."""

@@ -55,7 +55,7 @@ def test_info_describes_the_embedded_model(smol_backend: Any) -> None:
     assert info.extra["quantization"] == "Q4_1 dequantized to float32"
     # What the outputs depend on: deterministic by default, the checked number of rows per step.
     assert info.extra["deterministic"] is True and info.extra["batch_invariant"] is True
-    assert info.extra["decoding"] == "per-row attention, per-row prefill"
+    assert info.extra["decoding"] == "per-row attention, per-row prefill, continuous batching"
     assert 1 <= info.extra["rows_per_step"] <= 8
     assert info.extra["threads"] >= 1 and info.extra["cpu_capability"]
 
@@ -269,7 +269,7 @@ def test_tiny_padded_attention_mode_is_recorded_as_batch_dependent(tiny_model: P
     backend = HFBackend(spec)
     extra = backend.info().extra
     assert (extra["deterministic"], extra["batch_invariant"], extra["rows_per_step"]) == (False, False, 4)
-    assert extra["decoding"] == "padded batch attention"
+    assert extra["decoding"] == "padded batch attention, continuous batching"
     out = by_id(backend.generate(tiny_requests(max_new_tokens=6)))
     assert sorted(out) == [f"p{i}" for i in range(len(TINY_PROMPTS))]
     assert all(0 < c.output_tokens <= 6 for c in out.values())
@@ -316,3 +316,53 @@ def test_sliding_window_models_go_through_generate(tiny_model: Path, tmp_path: P
         assert backend.tokenizer.decode(backend.render([ChatMessage("user", "the sea")])) == "the sea"
         out = by_id(backend.generate(tiny_requests(max_new_tokens=8)))
         assert len(out) == len(TINY_PROMPTS) and all(0 < c.output_tokens <= 8 for c in out.values())
+
+
+def decode_passes(backend: Any, requests: list[Request]) -> tuple[dict[str, Any], list[int]]:
+    """Each request's (text, tokens, finish reason), and the number of rows of every decode pass."""
+    passes: list[int] = []
+
+    def count(module: Any, args: Any, kwargs: Any) -> None:
+        ids = kwargs["input_ids"]
+        if ids.shape[1] == 1:  # a decode step (a prefill feeds the whole prompt)
+            passes.append(ids.shape[0])
+
+    hook = backend.model.register_forward_pre_hook(count, with_kwargs=True)
+    try:
+        out = {c.problem_id: (c.text, c.output_tokens, c.finish_reason) for c in backend.generate(requests)}
+    finally:
+        hook.remove()
+    return out, passes
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_tiny_finished_rows_are_refilled_with_waiting_prompts(tiny_model: Path, deterministic: bool) -> None:
+    from harness.backends.hf import HFBackend
+
+    # Per-request lengths with the end of sequence ignored, so each row runs exactly its max_new_tokens.
+    # Prompts of two or more tokens, so that a prefill never looks like a decode pass.
+    prompts = ["the sea", "one two three four five", "a red sun", "a red sun is blue", "two three"]
+    lengths = [9, 2, 5, 3, 7]
+    requests = [request(p, i, max_new_tokens=n) for i, (p, n) in enumerate(zip(prompts, lengths))]
+    options = {"deterministic": deterministic}
+    spec = ModelSpec(
+        name="tiny", backend="hf", path=str(tiny_model), device="cpu", batch_size=2, options=options
+    )
+    backend = HFBackend(spec)
+    backend.eos_ids = []
+    refilled, passes = decode_passes(backend, requests)
+    backend.refill = False
+    static, static_passes = decode_passes(backend, requests)
+    assert {k: v[1:] for k, v in refilled.items()} == {f"p{i}": (n, "length") for i, n in enumerate(lengths)}
+    # The first token of each row comes from its prefill; every decode pass after that carries only rows
+    # that still have tokens to make, and with refilling, two of them until the queue runs dry.
+    assert sum(passes) == sum(static_passes) == sum(n - 1 for n in lengths)
+    assert passes[: len(passes) - max(lengths)] == [2] * (len(passes) - max(lengths))
+    assert len(passes) < len(static_passes)
+    if deterministic:  # the same bits whichever rows shared a pass
+        assert refilled == static
+        one_row = HFBackend(
+            ModelSpec(name="tiny", backend="hf", path=str(tiny_model), device="cpu", batch_size=1)
+        )
+        one_row.eos_ids = []
+        assert decode_passes(one_row, requests)[0] == refilled

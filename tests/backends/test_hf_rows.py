@@ -1,4 +1,5 @@
-"""RowCache: rows prefilled alone, stacked right-aligned, dropped when done; all on plain tensors."""
+"""RowCache: rows prefilled alone, stacked right-aligned, dropped when done, replaced in place by waiting
+rows; all on plain tensors."""
 
 from __future__ import annotations
 
@@ -59,3 +60,32 @@ def test_keep_drops_rows_and_the_columns_no_kept_row_uses() -> None:
     # A later stack (a refilled row) lines the kept rows up with the new one.
     grown = RowCache.stack([cache, prefilled(4, 40.0)])
     assert (grown.length, grown.starts) == (4, [1, 2, 0])
+
+
+def test_put_writes_a_waiting_row_into_a_finished_rows_slot() -> None:
+    cache = RowCache.stack([prefilled(4, 10.0), prefilled(2, 20.0)])
+    assert cache.put(0, prefilled(3, 50.0))  # row 0 finished; the new row ends where the others end
+    assert (cache.rows, cache.length, cache.starts) == (2, 4, [1, 2])
+    keys, values = cache.layers[1].keys, cache.layers[1].values
+    assert keys is not None and values is not None
+    assert keys[0, 0, 1:, 0].tolist() == [51.0, 52.0, 53.0]
+    assert values[0, 1, 1:, 2].tolist() == [-51.0, -52.0, -53.0]
+    assert keys[1, 0, 2:, 0].tolist() == [21.0, 22.0]  # the other row is untouched
+    assert cache.padding_mask(0).tolist() == [[0, 1, 1, 1], [0, 0, 1, 1]]
+    # A row longer than the cache does not fit; nothing is written.
+    assert not cache.put(1, prefilled(5, 60.0))
+    assert cache.starts == [1, 2] and keys[1, 0, 2:, 0].tolist() == [21.0, 22.0]
+
+
+def test_compact_drops_leading_columns_once_no_row_uses_half_the_cache() -> None:
+    cache = RowCache.stack([prefilled(300, 0.0), prefilled(300, 1000.0)])
+    cache.put(0, prefilled(100, 5000.0))
+    cache.compact()  # row 1 still starts at column 0: nothing to drop
+    assert (cache.length, cache.starts) == (300, [200, 0])
+    cache.put(1, prefilled(120, 7000.0))
+    cache.compact()
+    assert (cache.length, cache.starts) == (120, [20, 0])
+    keys = cache.layers[0].keys
+    assert keys is not None
+    assert keys[0, 0, 20:23, 0].tolist() == [5000.0, 5001.0, 5002.0]
+    assert keys[1, 0, :2, 0].tolist() == [7000.0, 7001.0]
