@@ -164,6 +164,10 @@ def bench_backend(args: argparse.Namespace) -> None:
         sides["harness, one row per pass"] = backend(1, True)
     info = sides["harness, deterministic=false"].info()
     print(f"model {args.model}: dtype {info.dtype}, device {info.device}, {info.engine}")
+    for name, loaded in sides.items():
+        extra = loaded.info().extra
+        rows, mkl = extra["rows_per_step"], extra.get("mkl_cbwr")
+        print(f"  {name}: {extra['decoding']}, rows per step {rows}, MKL {mkl}")
     prompts = load_problems(args.data, args.prompts)
     plain, timed = compare_sides(sides, prompts, args.batch_size, args.max_new_tokens, args.repeats)
     print(f"{len(prompts)} prompts, batch {args.batch_size}, max_new_tokens {args.max_new_tokens}, greedy")
