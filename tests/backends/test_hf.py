@@ -343,7 +343,9 @@ def test_tiny_finished_rows_are_refilled_with_waiting_prompts(tiny_model: Path, 
     # Prompts of two or more tokens, so that a prefill never looks like a decode pass.
     prompts = ["the sea", "one two three four five", "a red sun", "a red sun is blue", "two three"]
     lengths = [9, 2, 5, 3, 7]
-    requests = [request(p, i, max_new_tokens=n) for i, (p, n) in enumerate(zip(prompts, lengths))]
+    requests = [
+        request(p, i, max_new_tokens=n) for i, (p, n) in enumerate(zip(prompts, lengths, strict=True))
+    ]
     options = {"deterministic": deterministic}
     spec = ModelSpec(
         name="tiny", backend="hf", path=str(tiny_model), device="cpu", batch_size=2, options=options
