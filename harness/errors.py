@@ -9,9 +9,9 @@ class UsageError(ValueError):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from harness.backends.base import BackendSettingError
-    from harness.compare import ComparisonError
     from harness.config import ConfigError
-    from harness.reference_rows import ReferenceRowsError
+    from harness.reporting.compare import ComparisonError
+    from harness.reporting.reference_rows import ReferenceRowsError
 
     # Checked before RUN_ERRORS, so BackendSettingError (a BackendError) exits 2, not 1.
     return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, UsageError)
@@ -22,7 +22,7 @@ def _run_errors() -> tuple[type[BaseException], ...]:
     from harness.data import DataError
     from harness.journal import JournalError
     from harness.pipeline import RunError
-    from harness.plots import PlotError
+    from harness.reporting.plots import PlotError
     from harness.results import ScoreFileError
     from harness.scoring.metrics import MetricsError
 

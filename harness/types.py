@@ -34,6 +34,25 @@ class Verdict(str, Enum):
     # Any task: the prompt did not fit the model's context, so nothing was generated (counts as wrong).
     PROMPT_TOO_LONG = "prompt_too_long"
 
+    @property
+    def counts_as_correct(self) -> bool:
+        """Whether a sample with this verdict counts as solved: the one definition that metrics, score
+        checks and charts share (math says "correct", code says "passed"; everything else is not)."""
+        return self in CORRECT_VERDICTS
+
+    @classmethod
+    def name_counts_as_correct(cls, name: str) -> bool:
+        """The same for a verdict as written in a score file; a name this harness does not know is not."""
+        try:
+            return cls(name).counts_as_correct
+        except ValueError:
+            return False
+
+
+# A tuple, not a set: membership then compares by value, so the verdict text read back from a score file
+# ("passed") matches too (a str Enum member hashes by its name, not its value).
+CORRECT_VERDICTS = (Verdict.CORRECT, Verdict.PASSED)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -125,7 +144,7 @@ class Score:
 
     @property
     def correct(self) -> bool:
-        return self.verdict in (Verdict.CORRECT, Verdict.PASSED)
+        return self.verdict in CORRECT_VERDICTS  # also right for verdict text read back from a file
 
 
 Scorer = Callable[[Problem, Completion], Score]

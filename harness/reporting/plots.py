@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.results import SampleRow, ScoreFile, read_samples
+from harness.types import Verdict
 
 # Charts are drawn 440 px wide so three sit side by side on a 1400 px page; the label room grows with the
 # labels up to LABEL_CHARS characters (longer ones are cut; the full label is in the tooltip).
@@ -153,18 +154,14 @@ def efficiency_svg(
     return "".join(parts)
 
 
-_AIME_ID = re.compile(r"^(\d{4})-(I{1,2})-\d+$")
-_GOOD_VERDICTS = ("correct", "passed")
-
-
 def problem_groups(
     problem_ids: Sequence[str], problem_meta: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, str] | None:
     """problem id -> group (difficulty, level, year...) when the problems carry one, else None.
 
-    Meta fields are preferred; AIME-style ids (2024-I-3) give the year and part; ids with a prefix
-    (add-1, mul-2) give the prefix when that makes a few groups of several problems on average.
-    None means there is nothing to group by.
+    The metadata the task set on its problems comes first (reporting/problem_meta.py); without it, ids
+    with a prefix (add-1, mul-2) give the prefix when that makes a few groups of several problems on
+    average. None means there is nothing to group by.
     """
     meta = problem_meta or {}
     for key in ("difficulty", "level", "year", "contest_date"):
@@ -173,9 +170,6 @@ def problem_groups(
             if key == "contest_date":
                 return {pid: str(v)[:7] for pid, v in values.items()}  # by month
             return {pid: str(v) for pid, v in values.items()}
-    matches = {pid: _AIME_ID.match(pid) for pid in problem_ids}
-    if all(matches.values()):
-        return {pid: f"{m.group(1)} {m.group(2)}" for pid, m in matches.items() if m}
     prefixes = {pid: re.split(r"[-_/]", pid, maxsplit=1)[0] for pid in problem_ids}
     counts = Counter(prefixes.values())
     if (
@@ -205,7 +199,7 @@ def _group_panel(ax: Any, per_problem: Mapping[str, Sequence[int]], groups: Mapp
 
 def _verdict_panel(ax: Any, counts: Mapping[str, int]) -> None:
     names = [v for v, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c]
-    colours = ["#5cb85c" if v in _GOOD_VERDICTS else "#d9534f" for v in names]
+    colours = ["#5cb85c" if Verdict.name_counts_as_correct(v) else "#d9534f" for v in names]
     ax.barh(range(len(names)), [counts[v] for v in names], color=colours)
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from harness.leaderboard import build_leaderboard
-from harness.leaderboard_export import render_json, write_leaderboard
-from harness.leaderboard_html import chart_labels, render_html
-from harness.reference_rows import ReferenceRow
-from tests.test_leaderboard import PROTOCOL_B, write_result
+from harness.reporting.leaderboard import build_leaderboard
+from harness.reporting.leaderboard_export import render_json, write_leaderboard
+from harness.reporting.leaderboard_html import chart_labels, render_html
+from harness.reporting.reference_rows import ReferenceRow
+from tests.reporting.score_files import PROTOCOL_B, write_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

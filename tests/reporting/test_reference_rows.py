@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.reference_rows import ReferenceRowsError, load_reference_rows
-from tests.test_leaderboard import write_result
+from harness.reporting.reference_rows import ReferenceRowsError, load_reference_rows
+from tests.reporting.score_files import write_result
 
-SHIPPED = Path(__file__).resolve().parents[1] / "results" / "reference_rows.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "results" / "reference_rows.yaml"
 
 GOOD = """references:
   - model: Some-Model

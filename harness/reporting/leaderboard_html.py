@@ -12,9 +12,16 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.leaderboard import Cell, ColumnKey, Leaderboard, ModelKey, describe_protocol, harness_version
-from harness.plots import Point, efficiency_svg, score_bars_svg, short_label
-from harness.reference_rows import references_html
+from harness.reporting.leaderboard import (
+    Cell,
+    ColumnKey,
+    Leaderboard,
+    ModelKey,
+    describe_protocol,
+    harness_version,
+)
+from harness.reporting.plots import Point, efficiency_svg, score_bars_svg, short_label
+from harness.reporting.reference_rows import references_html
 
 GRID_LIMIT = 60  # problems shown per grid; the most separating ones first
 

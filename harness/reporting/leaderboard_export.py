@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_text_atomic
-from harness.leaderboard import (
+from harness.reporting.leaderboard import (
     LEADERBOARD_JSON_FORMAT,
     Cell,
     ColumnKey,
@@ -20,7 +20,7 @@ from harness.leaderboard import (
     describe_protocol,
     harness_version,
 )
-from harness.reference_rows import REPORTED_MARK, references_markdown
+from harness.reporting.reference_rows import REPORTED_MARK, references_markdown
 
 BOARD_NAME = "leaderboard"
 FORMATS = ("md", "csv", "html", "json")
@@ -189,7 +189,7 @@ def write_leaderboard(lb: Leaderboard, out: Path, formats: Sequence[str] = ("md"
 
 def _render(lb: Leaderboard, fmt: str) -> str:
     if fmt == "html":
-        from harness.leaderboard_html import render_html  # the page builder is only needed for html
+        from harness.reporting.leaderboard_html import render_html  # the page builder is only needed for html
 
         return render_html(lb)
     renderers = {"md": render_markdown, "csv": render_csv, "json": render_json}

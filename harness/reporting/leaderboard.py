@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.reference_rows import ReferenceRow
+from harness.protocol import protocol_differences
+from harness.reporting.reference_rows import ReferenceRow
 from harness.results import NotAScoreFileError, ScoreFile, ScoreFileError, read_score_file
 from harness.scoring.ranks import RankInterval, rank_intervals
 
@@ -162,21 +163,6 @@ def _pick_newest(
     return cells, notes
 
 
-def protocol_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Which protocol parts differ: top-level keys, or `key.subkey` where both sides are objects."""
-    differing: list[str] = []
-    for key in sorted(set(a) | set(b)):
-        if key == "hash" or a.get(key) == b.get(key):
-            continue
-        left, right = a.get(key), b.get(key)
-        if isinstance(left, Mapping) and isinstance(right, Mapping):
-            subkeys = sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
-            differing.extend(f"{key}.{sub}" for sub in subkeys)
-        else:
-            differing.append(key)
-    return differing
-
-
 def _label_columns(
     columns: Sequence[ColumnKey], protocols: Mapping[ColumnKey, Mapping[str, Any]]
 ) -> tuple[dict[ColumnKey, str], list[str]]:
@@ -206,7 +192,7 @@ def _label_columns(
 def build_leaderboard(results_dir: Path, references: Sequence[ReferenceRow] = ()) -> Leaderboard:
     """Read every score file under `results_dir` (recursively) into one table; bad files are skipped.
 
-    `references` (see harness.reference_rows) are carried along for the renderers to show apart.
+    `references` (see harness.reporting.reference_rows) are carried along for the renderers to show apart.
     """
     results_dir = Path(results_dir)
     found, skipped = _read_all(results_dir)

@@ -1,0 +1,61 @@
+"""The board's files: Markdown, CSV and JSON written atomically, in the formats asked for."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.reporting.leaderboard import LEADERBOARD_JSON_FORMAT, build_leaderboard
+from harness.reporting.leaderboard_export import render_json, render_markdown, write_leaderboard
+from tests.reporting.score_files import write_sample_board
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    return write_sample_board(tmp_path / "results")
+
+
+def test_markdown_and_csv_are_written_atomically(results: Path, tmp_path: Path) -> None:
+    lb = build_leaderboard(results)
+    written = write_leaderboard(lb, tmp_path / "board")
+    assert [p.name for p in written] == ["leaderboard.md", "leaderboard.csv"]
+    markdown = written[0].read_text(encoding="utf-8")
+    assert markdown == render_markdown(lb)
+    assert (
+        "| model | backend | dtype | revision | toy [p:aaaa1111] | toy [p:bbbb2222] | avg tokens/sample |"
+        in markdown
+    )
+    assert "| beta | hf | float32 | rev1 | 100.0 [100.0, 100.0] n=4×1 | – | 300 |" in markdown
+    assert "- broken.json: " in markdown and "## Notes" in markdown
+    table = list(csv.DictReader(io.StringIO(written[1].read_text(encoding="utf-8"))))
+    assert len(table) == 4  # beta×1, alpha rev1×2, alpha rev2×1
+    beta_row = next(r for r in table if r["model"] == "beta")
+    assert float(beta_row["accuracy"]) == 1.0 and beta_row["n_problems"] == "4"
+    assert float(beta_row["tokens_per_sample"]) == 300.0
+    assert beta_row["score_file"] == "nested/beta__toy__run1.json"
+    alpha_b = next(r for r in table if r["protocol_hash"] == "bbbb2222bbbb2222")
+    assert float(alpha_b["pass@2"]) == 1.0 and float(alpha_b["maj@2"]) == 1.0
+    assert write_leaderboard(lb, tmp_path / "named.csv") == [tmp_path / "named.md", tmp_path / "named.csv"]
+
+
+def test_json_holds_rows_in_rank_order_and_cells_with_their_files(results: Path) -> None:
+    document = json.loads(render_json(build_leaderboard(results)))
+    assert document["format"] == LEADERBOARD_JSON_FORMAT
+    assert [(r["model"], r["revision"]) for r in document["rows"]] == [
+        ("beta", "rev1"), ("alpha", "rev1"), ("alpha", "rev2"),
+    ]  # fmt: skip
+    assert [c["label"] for c in document["columns"]] == ["toy [p:aaaa1111]", "toy [p:bbbb2222]"]
+    beta = next(c for c in document["cells"] if c["model"] == "beta")
+    assert beta["accuracy"] == 1.0 and beta["score_file"] == "nested/beta__toy__run1.json"
+    assert {s["file"] for s in document["skipped"]} == {"package.json", "broken.json"}
+
+
+def test_unknown_formats_are_refused_before_anything_is_written(results: Path, tmp_path: Path) -> None:
+    board = tmp_path / "board"
+    with pytest.raises(ValueError, match=r"unknown leaderboard formats \['pdf'\]"):
+        write_leaderboard(build_leaderboard(results), board, ["md", "pdf"])
+    assert not board.exists()
