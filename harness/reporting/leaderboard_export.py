@@ -13,6 +13,10 @@ from typing import Any
 from harness.atomic import write_text_atomic
 from harness.reporting.leaderboard import (
     LEADERBOARD_JSON_FORMAT,
+    RANK_LEVEL,
+    RANK_RESAMPLES,
+    RANK_SEED,
+    RANKS_EXPLAINED,
     Cell,
     ColumnKey,
     Leaderboard,
@@ -21,6 +25,7 @@ from harness.reporting.leaderboard import (
     harness_version,
 )
 from harness.reporting.reference_rows import REPORTED_MARK, references_markdown
+from harness.scoring.ranks import RankInterval
 
 BOARD_NAME = "leaderboard"
 FORMATS = ("md", "csv", "html", "json")
@@ -40,6 +45,8 @@ def render_markdown(lb: Leaderboard) -> str:
         "same column share a protocol and can be compared.",
         "",
     ]
+    if lb.ranks:
+        lines += [f"{RANKS_EXPLAINED[0].upper()}{RANKS_EXPLAINED[1:]}.", ""]
     if not lb.rows:
         lines.append(f"No score files found under {lb.results_dir}.")
     else:
@@ -48,7 +55,7 @@ def render_markdown(lb: Leaderboard) -> str:
         lines.append("| " + " | ".join(_md(h) for h in header) + " |")
         lines.append("|" + "---|" * len(header))
         for row in lb.rows:
-            cells = [lb.cells[(row, c)].text() if (row, c) in lb.cells else "–" for c in lb.columns]
+            cells = [_cell_text(lb, row, c) for c in lb.columns]
             tokens = lb.tokens_per_sample(row)
             values = [row.name, row.backend, row.dtype, row.revision[:12] or "–", *cells]
             values.append("–" if tokens is None else f"{tokens:.0f}")
@@ -62,6 +69,14 @@ def render_markdown(lb: Leaderboard) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell_text(lb: Leaderboard, row: ModelKey, col: ColumnKey) -> str:
+    cell = lb.cells.get((row, col))
+    if cell is None:
+        return "–"
+    rank = lb.rank_text(row, col)
+    return cell.text() if rank is None else f"{cell.text()} · {rank}"
+
+
 def _rel(path: Path, folder: Path) -> str:
     try:
         return str(path.relative_to(folder))
@@ -71,7 +86,8 @@ def _rel(path: Path, folder: Path) -> str:
 
 _CSV_FIELDS = [
     "model", "backend", "revision", "dtype", "task", "task_version", "protocol_hash", "column",
-    "accuracy", "ci95_low", "ci95_high", "n_problems", "samples_per_problem", "n_samples",
+    "accuracy", "ci95_low", "ci95_high", "rank", "rank_best", "rank_worst",
+    "n_problems", "samples_per_problem", "n_samples",
     "generated_tokens", "tokens_per_sample", "wall_seconds", "created_at", "run_id", "score_file",
 ]  # fmt: skip
 
@@ -79,6 +95,19 @@ _CSV_FIELDS = [
 def _k_sort(name: str) -> tuple[str, int]:
     kind, k = name.split("@")
     return kind, int(k)
+
+
+def _rank_fields(interval: RankInterval | None) -> dict[str, int]:
+    """The CSV's rank columns: empty for a model alone in its column."""
+    if interval is None:
+        return {}
+    return {"rank": interval.rank, "rank_best": interval.best, "rank_worst": interval.worst}
+
+
+def _rank_json(interval: RankInterval | None) -> dict[str, int] | None:
+    if interval is None:
+        return None
+    return {"observed": interval.rank, "best": interval.best, "worst": interval.worst}
 
 
 def render_csv(lb: Leaderboard) -> str:
@@ -103,6 +132,7 @@ def render_csv(lb: Leaderboard) -> str:
                 "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
                 "task": col.task, "task_version": col.version, "protocol_hash": col.protocol_hash,
                 "column": lb.column_labels[col], "accuracy": cell.accuracy, "ci95_low": lo, "ci95_high": hi,
+                **_rank_fields(lb.ranks.get((row, col))),
                 "n_problems": cell.n_problems, "samples_per_problem": cell.samples_per_problem,
                 "n_samples": cell.n_samples, "generated_tokens": cell.generated_tokens,
                 "tokens_per_sample": cell.generated_tokens / cell.n_samples,
@@ -126,6 +156,7 @@ def _cell_json(lb: Leaderboard, row: ModelKey, col: ColumnKey, cell: Cell) -> di
         "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
         "column": lb.column_labels[col], "protocol_hash": col.protocol_hash,
         "accuracy": cell.accuracy, "ci95": [lo, hi], "n_problems": cell.n_problems,
+        "rank": _rank_json(lb.ranks.get((row, col))),
         "samples_per_problem": cell.samples_per_problem, "generated_tokens": cell.generated_tokens,
         "tokens_per_sample": cell.generated_tokens / cell.n_samples,
         "wall_seconds": cell.record.cost["wall_seconds"], "harness_version": harness_version(cell),
@@ -158,6 +189,13 @@ def render_json(lb: Leaderboard) -> str:
         "cells": [
             _cell_json(lb, r, c, lb.cells[(r, c)]) for r in lb.rows for c in lb.columns if (r, c) in lb.cells
         ],
+        "rank_intervals": {
+            "level": RANK_LEVEL,
+            "resamples": RANK_RESAMPLES,
+            "seed": RANK_SEED,
+            "resampled": "problems",
+            "explained": RANKS_EXPLAINED,
+        },
         "reported": [
             {"kind": REPORTED_MARK, **asdict(ref), "citation": ref.citation} for ref in lb.references
         ],

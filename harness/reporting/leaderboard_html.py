@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from harness.reporting.leaderboard import (
+    RANKS_EXPLAINED,
     Cell,
     ColumnKey,
     Leaderboard,
@@ -32,7 +33,7 @@ table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d6dae3;paddi
 thead th{background:#f1f3f8}th.sortable{cursor:pointer;user-select:none}
 th.sortable:hover{background:#e2e7f2}th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}td.num,td.score{text-align:right;white-space:nowrap}
-.ci,.n{color:#5b6475;font-size:12px}.missing{color:#9aa}.mark{color:#b3261e;font-weight:bold;cursor:help}
+.ci,.n,.rank{color:#5b6475;font-size:12px}.rank{cursor:help}.missing{color:#9aa}.mark{color:#b3261e;font-weight:bold;cursor:help}
 .banner{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px;margin:8px 0}
 .reported{background:#eef;border:1px dashed #88a;padding:1px 6px;font-size:12px;font-weight:normal}
 .proto{font-size:12px;color:#5b6475;font-weight:normal}
@@ -122,7 +123,7 @@ def _multi_protocol_tasks(lb: Leaderboard) -> set[str]:
     return {task for task, count in counts.items() if count > 1}
 
 
-def _score_td(cell: Cell | None, common_version: str | None) -> str:
+def _score_td(cell: Cell | None, common_version: str | None, rank: str | None = None) -> str:
     if cell is None:
         return '<td class="score missing" data-value="">–</td>'
     lo, hi = cell.ci95
@@ -132,10 +133,13 @@ def _score_td(cell: Cell | None, common_version: str | None) -> str:
             f' <span class="mark version-mark" title="produced by harness {_esc(harness_version(cell))}; '
             f'most cells by {_esc(common_version)}">†</span>'
         )
+    rank_span = ""
+    if rank is not None:
+        rank_span = f'<br><span class="rank" title="{_esc(RANKS_EXPLAINED)}">{_esc(rank)}</span>'
     return (
         f'<td class="score" data-value="{cell.accuracy:.6f}"><b>{100 * cell.accuracy:.1f}</b>{mark}<br>'
         f'<span class="ci">[{100 * lo:.1f}, {100 * hi:.1f}]</span> '
-        f'<span class="n">n={cell.n_problems}×{cell.samples_per_problem}</span></td>'
+        f'<span class="n">n={cell.n_problems}×{cell.samples_per_problem}</span>{rank_span}</td>'
     )
 
 
@@ -184,7 +188,7 @@ def _table(lb: Leaderboard) -> str:
             f'<td data-value="{_esc(row.backend)}">{_esc(row.backend)}</td>',
             f'<td data-value="{_esc(row.dtype)}">{_esc(row.dtype)}</td>',
             f'<td data-value="{_esc(row.revision)}">{_esc(row.revision[:12] or "–")}</td>',
-            *(_score_td(lb.cells.get((row, col)), common) for col in lb.columns),
+            *(_score_td(lb.cells.get((row, col)), common, lb.rank_text(row, col)) for col in lb.columns),
             f'<td class="num" data-value="{"" if tokens is None else f"{tokens:.3f}"}">'
             f"{'–' if tokens is None else f'{tokens:.0f}'}</td>",
         ]
@@ -339,6 +343,8 @@ def render_html(lb: Leaderboard) -> str:
         "confidence interval over problems; n = problems × samples per problem. Only scores in the same "
         "column share a protocol and can be compared. Click a column header to sort."
     )
+    if lb.ranks:
+        intro += f" {RANKS_EXPLAINED[0].upper()}{RANKS_EXPLAINED[1:]}."
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -74,6 +74,8 @@ def test_page_is_self_contained_escaped_and_marked(board_dir: Path) -> None:
     assert page.count('class="mark version-mark"') == 1
     assert "greedy, n=1, max 256 new tokens; 4 problems (no options); grader exact v1" in page
     assert "temperature 0.6, top_p 0.95, n=2" in page
+    # Rank intervals in the column of three models; the model alone under protocol B has none.
+    assert page.count('<span class="rank"') == 3 and "Rank: the places in its column the data" in page
     # Reported figures sit in their own section, after the measured table, never inside it.
     board_table = page[page.index('<table id="board"') : page.index("</table>")]
     assert "Paper-Model" not in board_table
