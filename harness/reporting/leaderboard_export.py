@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_text_atomic
+from harness.reporting.frontier import (
+    CostPoint,
+    cost_frontiers,
+    frontier_markdown,
+    frontier_points,
+    point_json,
+)
 from harness.reporting.leaderboard import (
     LEADERBOARD_JSON_FORMAT,
     RANK_LEVEL,
@@ -60,6 +67,7 @@ def render_markdown(lb: Leaderboard) -> str:
             values = [row.name, row.backend, row.dtype, row.revision[:12] or "–", *cells]
             values.append("–" if tokens is None else f"{tokens:.0f}")
             lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    lines += frontier_markdown(lb)
     lines += references_markdown(lb.references)
     if lb.notes:
         lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in lb.notes]
@@ -110,6 +118,13 @@ def _rank_json(interval: RankInterval | None) -> dict[str, int] | None:
     return {"observed": interval.rank, "best": interval.best, "worst": interval.worst}
 
 
+def _csv_cost(point: CostPoint | None) -> dict[str, Any]:
+    """Cost columns of one CSV line: unknown amounts stay empty, never 0."""
+    if point is None:
+        return {}
+    return {k: ("" if v is None else v) for k, v in point_json(point).items()}
+
+
 def render_csv(lb: Leaderboard) -> str:
     """One row per (model, column) with numbers as numbers (accuracy as a fraction, not a percent)."""
     k_fields = sorted(
@@ -118,8 +133,12 @@ def render_csv(lb: Leaderboard) -> str:
     )
     # Reported figures add their own columns only when there are some, so plain boards keep their shape.
     ref_fields = ["kind", "metric", "source"] if lb.references else []
+    # So do the cost frontier's, once some score file has a cost block.
+    frontier = frontier_points(lb)
+    cost_fields = list(point_json(next(iter(frontier.values())))) if frontier else []
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS + k_fields + ref_fields, lineterminator="\n")
+    fields = _CSV_FIELDS + k_fields + cost_fields + ref_fields
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in lb.rows:
         for col in lb.columns:
@@ -140,6 +159,7 @@ def render_csv(lb: Leaderboard) -> str:
                 "run_id": cell.record.run_id, "score_file": _rel(cell.path, lb.results_dir),
                 **{k: m[k] for k in k_fields if k in m},
                 **({"kind": "measured", "metric": "accuracy"} if ref_fields else {}),
+                **_csv_cost(frontier.get((row, col))),
             })  # fmt: skip
     for ref in lb.references:
         writer.writerow({
@@ -170,6 +190,27 @@ def _identity(row: ModelKey) -> dict[str, str]:
     return {"backend": row.backend, "revision": row.revision, "dtype": row.dtype}
 
 
+def _frontier_json(lb: Leaderboard) -> dict[str, Any]:
+    """`cost_frontier`: per column, each model's cost per problem and frontier marks (absent without
+    any cost block, so boards of older score files keep their shape)."""
+    frontiers = cost_frontiers(lb)
+    if not frontiers:
+        return {}
+    return {
+        "cost_frontier": [
+            {
+                "column": lb.column_labels[f.column],
+                "protocol_hash": f.column.protocol_hash,
+                "points": [
+                    {"model": p.row.name, **_identity(p.row), "accuracy": p.accuracy, **point_json(p)}
+                    for p in f.points
+                ],
+            }
+            for f in frontiers
+        ]
+    }
+
+
 def render_json(lb: Leaderboard) -> str:
     """The whole board for dashboards: measured rows in rank order, reported figures in their own list."""
     document = {
@@ -196,6 +237,7 @@ def render_json(lb: Leaderboard) -> str:
             "resampled": "problems",
             "explained": RANKS_EXPLAINED,
         },
+        **_frontier_json(lb),
         "reported": [
             {"kind": REPORTED_MARK, **asdict(ref), "citation": ref.citation} for ref in lb.references
         ],

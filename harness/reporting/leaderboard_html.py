@@ -12,6 +12,14 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
+from harness.reporting.frontier import (
+    FRONTIER_EXPLAINED,
+    ColumnFrontier,
+    cost_frontiers,
+    energy_text,
+    frontier_text,
+    money_text,
+)
 from harness.reporting.leaderboard import (
     RANKS_EXPLAINED,
     Cell,
@@ -45,7 +53,10 @@ svg .title{font-weight:600;font-size:13px}
 svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}
 svg .label{font-size:12px;paint-order:stroke;stroke:#fcfcfe;stroke-width:3px;stroke-linejoin:round}
 svg .value{font-size:12px}svg .bar{fill:#7aa6e0}svg .ci{stroke:#1d2430;stroke-width:1.5}
-svg .dot{fill:#d9534f}table.grid td{text-align:center;font-size:12px;min-width:34px}
+svg .dot{fill:#d9534f}svg .dot.frontier{fill:#1d7a3a}
+svg .frontier-line{fill:none;stroke:#1d7a3a;stroke-dasharray:4 3}
+.frontier-grid table{grid-column:1/-1}tr.on-frontier td{background:#eef7ef}
+table.grid td{text-align:center;font-size:12px;min-width:34px}
 table.grid th{font-size:12px;font-weight:normal}
 """
 
@@ -276,6 +287,65 @@ def _charts(lb: Leaderboard) -> str:
     )
 
 
+def _frontier_charts(lb: Leaderboard, f: ColumnFrontier, labels: dict[ModelKey, str]) -> list[str]:
+    """Accuracy against joules and against money per problem; models of unknown cost are left out."""
+    charts = []
+    currencies = {p.currency for p in f.points if p.money is not None}
+    money_unit = f"{currencies.pop()} per problem" if len(currencies) == 1 else "money per problem"
+    for field, unit in (("joules_per_problem", "joules per problem"), ("money_per_problem", money_unit)):
+        energy = field == "joules_per_problem"
+        known = [p for p in f.points if (p.energy_joules if energy else p.money) is not None]
+        if not known:
+            continue
+        front = {labels[p.row] for p in known if (p.on_energy_frontier if energy else p.on_money_frontier)}
+        points = [
+            Point(
+                labels[p.row],
+                p.accuracy,
+                lb.cells[(p.row, f.column)].ci95,
+                0.0,
+                0.0,
+                p.energy_joules,
+                p.money,
+            )
+            for p in known
+        ]
+        title = f"{lb.column_labels[f.column]}: accuracy vs {unit}"
+        charts.append(efficiency_svg(points, f"accuracy vs {unit}", field, unit, title, front, ".4g"))
+    return charts
+
+
+def _frontier_table(lb: Leaderboard, f: ColumnFrontier) -> str:
+    rows = "".join(
+        f'<tr class="{"on-frontier" if p.on_energy_frontier or p.on_money_frontier else ""}">'
+        f"<td>{_esc(_model_label(lb, p.row))}</td><td class=num>{100 * p.accuracy:.1f}</td>"
+        f"<td class=num>{_esc(energy_text(p))}</td><td class=num>{_esc(money_text(p))}</td>"
+        f"<td>{_esc(frontier_text(p))}</td></tr>"
+        for p in f.points
+    )
+    return (
+        '<table class="frontier"><thead><tr><th>model</th><th>accuracy %</th><th>energy per problem</th>'
+        f"<th>money per problem</th><th>on the frontier of</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _frontier_section(lb: Leaderboard) -> str:
+    """Per column: the cost charts with the frontier marked, and the table (nothing without cost blocks)."""
+    frontiers = cost_frontiers(lb)
+    if not frontiers:
+        return ""
+    labels, _ = chart_labels(lb)
+    parts = []
+    for f in frontiers:
+        parts.append(f"<h3>{_esc(lb.column_labels[f.column])}</h3>")
+        parts += _frontier_charts(lb, f, labels)
+        parts.append(_frontier_table(lb, f))
+    return (
+        f'<section id="frontier"><h2>Cost frontier</h2><p>{_esc(FRONTIER_EXPLAINED)}</p>'
+        f'<div class="chart-grid frontier-grid">{"".join(parts)}</div></section>'
+    )
+
+
 def _grid_order(solved: dict[str, list[float | None]]) -> list[str]:
     """Problems that separate models most first (spread of solved fractions), then hardest first."""
 
@@ -333,7 +403,7 @@ def _notes(lb: Leaderboard) -> str:
 def render_html(lb: Leaderboard) -> str:
     """The whole page as one string (UTF-8, no external resources)."""
     if lb.rows:
-        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb)
+        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb) + _frontier_section(lb)
         grids = "".join(_grid(lb, col) for col in lb.columns)
         main += f'<section id="grids"><h2>Problems by model (solved samples / n)</h2>{grids}</section>'
     else:
