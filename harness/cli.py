@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="Monte Carlo permutation draws (past the exact limit)",
     )
 
+    from harness.reporting.reproduce_cli import add_reproduce_command  # argparse only; no engine
+
+    add_reproduce_command(commands)
+
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
     _config_arguments(merge, "merge")
     merge.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -151,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _merge(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "reproduce":
+            from harness.reporting.reproduce_cli import run_reproduce
+
+            return run_reproduce(args, argv)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,9 +12,10 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     from harness.config import ConfigError
     from harness.reporting.compare import ComparisonError
     from harness.reporting.reference_rows import ReferenceRowsError
+    from harness.reporting.reproduce import ReproduceError
 
     # Checked before RUN_ERRORS, so BackendSettingError (a BackendError) exits 2, not 1.
-    return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, UsageError)
+    return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, ReproduceError, UsageError)
 
 
 def _run_errors() -> tuple[type[BaseException], ...]:

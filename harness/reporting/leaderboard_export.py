@@ -132,7 +132,7 @@ def render_csv(lb: Leaderboard) -> str:
         key=_k_sort,
     )
     # Reported figures add their own columns only when there are some, so plain boards keep their shape.
-    ref_fields = ["kind", "metric", "source"] if lb.references else []
+    ref_fields = ["kind", "metric", "source", "reference_id"] if lb.references else []
     # So do the cost frontier's, once some score file has a cost block.
     frontier = frontier_points(lb)
     cost_fields = list(point_json(next(iter(frontier.values())))) if frontier else []
@@ -164,7 +164,7 @@ def render_csv(lb: Leaderboard) -> str:
     for ref in lb.references:
         writer.writerow({
             "model": ref.model, "task": ref.task or "", "column": ref.benchmark, "accuracy": ref.value / 100,
-            "kind": REPORTED_MARK, "metric": ref.metric, "source": ref.citation,
+            "kind": REPORTED_MARK, "metric": ref.metric, "source": ref.citation, "reference_id": ref.id,
         })  # fmt: skip
     return out.getvalue()
 

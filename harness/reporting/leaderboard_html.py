@@ -7,19 +7,13 @@ escaped: model names and task options are user input.
 
 from __future__ import annotations
 
-import html
 import statistics
 from collections import Counter
-from collections.abc import Sequence
 
-from harness.reporting.frontier import (
-    FRONTIER_EXPLAINED,
-    ColumnFrontier,
-    cost_frontiers,
-    energy_text,
-    frontier_text,
-    money_text,
-)
+from harness.reporting.frontier_html import frontier_section
+from harness.reporting.labels import chart_labels
+from harness.reporting.labels import esc as _esc
+from harness.reporting.labels import model_label as _model_label
 from harness.reporting.leaderboard import (
     RANKS_EXPLAINED,
     Cell,
@@ -29,7 +23,7 @@ from harness.reporting.leaderboard import (
     describe_protocol,
     harness_version,
 )
-from harness.reporting.plots import Point, efficiency_svg, score_bars_svg, short_label
+from harness.reporting.plots import Point, efficiency_svg, score_bars_svg
 from harness.reporting.reference_rows import references_html
 
 GRID_LIMIT = 60  # problems shown per grid; the most separating ones first
@@ -82,46 +76,6 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
   });
 });
 """
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _identity_parts(row: ModelKey) -> dict[str, str]:
-    revision = row.revision.removeprefix("sha256:")[:10] or "no revision"
-    return {"name": row.name, "backend": row.backend, "dtype": row.dtype, "revision": revision}
-
-
-def _distinguishing(rows: Sequence[ModelKey], row: ModelKey, fields: Sequence[str]) -> list[str]:
-    """The parts of `row`'s identity, among `fields`, in which `rows` are not all alike."""
-    parts = _identity_parts(row)
-    return [parts[f] for f in fields if len({_identity_parts(r)[f] for r in rows}) > 1]
-
-
-def _model_label(lb: Leaderboard, row: ModelKey) -> str:
-    """The model name, plus what tells it apart (backend, dtype, revision) where two rows share a name."""
-    twins = [r for r in lb.rows if r.name == row.name]
-    if len(twins) == 1:
-        return row.name
-    return f"{row.name} ({', '.join(_distinguishing(twins, row, ('backend', 'dtype', 'revision')))})"
-
-
-def chart_labels(lb: Leaderboard) -> tuple[dict[ModelKey, str], list[tuple[str, str]]]:
-    """Labels for the charts, which have little room: only what tells the rows apart (say "hf · bfloat16"
-    and "llamacpp · Q4_1" for two engines of one model), and a legend from label to full identity
-    whenever a label is not simply the model's name. Where even that is too long to tell rows apart once
-    cut, the rows get short keys (M1, M2, ...) explained by the legend."""
-    fields = ("name", "backend", "dtype", "revision")
-    labels = {row: " · ".join(_distinguishing(lb.rows, row, fields)) or row.name for row in lb.rows}
-    if len({short_label(label) for label in labels.values()}) < len(labels):
-        labels = {row: f"M{i}" for i, row in enumerate(lb.rows, start=1)}
-    legend = [
-        (labels[row], f"{row.name} ({row.backend}, {row.dtype}, revision {_identity_parts(row)['revision']})")
-        for row in lb.rows
-        if labels[row] != row.name
-    ]
-    return labels, legend
 
 
 def _common_version(lb: Leaderboard) -> str | None:
@@ -287,65 +241,6 @@ def _charts(lb: Leaderboard) -> str:
     )
 
 
-def _frontier_charts(lb: Leaderboard, f: ColumnFrontier, labels: dict[ModelKey, str]) -> list[str]:
-    """Accuracy against joules and against money per problem; models of unknown cost are left out."""
-    charts = []
-    currencies = {p.currency for p in f.points if p.money is not None}
-    money_unit = f"{currencies.pop()} per problem" if len(currencies) == 1 else "money per problem"
-    for field, unit in (("joules_per_problem", "joules per problem"), ("money_per_problem", money_unit)):
-        energy = field == "joules_per_problem"
-        known = [p for p in f.points if (p.energy_joules if energy else p.money) is not None]
-        if not known:
-            continue
-        front = {labels[p.row] for p in known if (p.on_energy_frontier if energy else p.on_money_frontier)}
-        points = [
-            Point(
-                labels[p.row],
-                p.accuracy,
-                lb.cells[(p.row, f.column)].ci95,
-                0.0,
-                0.0,
-                p.energy_joules,
-                p.money,
-            )
-            for p in known
-        ]
-        title = f"{lb.column_labels[f.column]}: accuracy vs {unit}"
-        charts.append(efficiency_svg(points, f"accuracy vs {unit}", field, unit, title, front, ".4g"))
-    return charts
-
-
-def _frontier_table(lb: Leaderboard, f: ColumnFrontier) -> str:
-    rows = "".join(
-        f'<tr class="{"on-frontier" if p.on_energy_frontier or p.on_money_frontier else ""}">'
-        f"<td>{_esc(_model_label(lb, p.row))}</td><td class=num>{100 * p.accuracy:.1f}</td>"
-        f"<td class=num>{_esc(energy_text(p))}</td><td class=num>{_esc(money_text(p))}</td>"
-        f"<td>{_esc(frontier_text(p))}</td></tr>"
-        for p in f.points
-    )
-    return (
-        '<table class="frontier"><thead><tr><th>model</th><th>accuracy %</th><th>energy per problem</th>'
-        f"<th>money per problem</th><th>on the frontier of</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _frontier_section(lb: Leaderboard) -> str:
-    """Per column: the cost charts with the frontier marked, and the table (nothing without cost blocks)."""
-    frontiers = cost_frontiers(lb)
-    if not frontiers:
-        return ""
-    labels, _ = chart_labels(lb)
-    parts = []
-    for f in frontiers:
-        parts.append(f"<h3>{_esc(lb.column_labels[f.column])}</h3>")
-        parts += _frontier_charts(lb, f, labels)
-        parts.append(_frontier_table(lb, f))
-    return (
-        f'<section id="frontier"><h2>Cost frontier</h2><p>{_esc(FRONTIER_EXPLAINED)}</p>'
-        f'<div class="chart-grid frontier-grid">{"".join(parts)}</div></section>'
-    )
-
-
 def _grid_order(solved: dict[str, list[float | None]]) -> list[str]:
     """Problems that separate models most first (spread of solved fractions), then hardest first."""
 
@@ -403,7 +298,7 @@ def _notes(lb: Leaderboard) -> str:
 def render_html(lb: Leaderboard) -> str:
     """The whole page as one string (UTF-8, no external resources)."""
     if lb.rows:
-        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb) + _frontier_section(lb)
+        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb) + frontier_section(lb)
         grids = "".join(_grid(lb, col) for col in lb.columns)
         main += f'<section id="grids"><h2>Problems by model (solved samples / n)</h2>{grids}</section>'
     else:
