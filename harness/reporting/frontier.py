@@ -140,7 +140,7 @@ def money_text(point: CostPoint) -> str:
 
 
 def frontier_text(point: CostPoint) -> str:
-    """ "energy, money", one of them, or "–"."""
+    """Which frontiers the model is on: `energy, money`, one of them, or `–`."""
     marks = [
         name for name, on in (("energy", point.on_energy_frontier), ("money", point.on_money_frontier)) if on
     ]
