@@ -7,7 +7,8 @@ from typing import Any
 
 from harness.scoring.math import MATH_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, math_problem
+
+from .math_common import MATH_TEMPLATE, math_problem
 
 
 def math500_problem(row: Mapping[str, Any], index: int) -> Problem:

@@ -11,8 +11,9 @@ from pathlib import Path
 from harness.scoring.code_grader import CODE_GRADER
 from harness.scoring.math import GSM8K_GRADER
 from harness.types import DatasetSource, TaskSpec
-from tasks import livecodebench
-from tasks.math_common import MATH_TEMPLATE, math_problem
+
+from . import livecodebench
+from .math_common import MATH_TEMPLATE, math_problem
 
 DATA = Path(__file__).parent / "data"
 

@@ -93,7 +93,7 @@ def plugin_env(site: Path) -> dict[str, str]:
 def test_builtin_tasks_come_through_the_entry_point_group() -> None:
     registry = discover()
     assert {"aime24", "aime25", "math500", "gsm8k", "sample-math"} <= set(registry.tasks)
-    assert registry.tasks["aime24"].origin.startswith("entry point aime (tasks.aime:TASKS)")
+    assert registry.tasks["aime24"].origin.startswith("entry point aime (harness.tasks.aime:TASKS)")
 
 
 def test_installed_plugin_is_listed_and_broken_one_reported(plugin_site: Path) -> None:
