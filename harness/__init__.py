@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib import import_module, metadata
 from typing import TYPE_CHECKING, Any
 
-from harness.types import Grader, TaskSpec
+from harness.types import FieldSpec, Grader, TaskSpec
 
 if TYPE_CHECKING:
     from harness.config import load_config
@@ -39,7 +39,7 @@ _LAZY = {
     "read_score_file": "harness.results",
 }
 
-__all__ = ["Grader", "TaskSpec", "__version__", "load_config", "read_score_file", "run"]
+__all__ = ["FieldSpec", "Grader", "TaskSpec", "__version__", "load_config", "read_score_file", "run"]
 
 
 def __getattr__(name: str) -> Any:
