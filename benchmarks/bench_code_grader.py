@@ -35,8 +35,8 @@ from harness.scoring._prelude import PRELUDE
 from harness.scoring.code_compare import compare_functional, compare_stdio
 from harness.scoring.code_pool import grade_many
 from harness.scoring.warm_runner import WARM_VAR
+from harness.tasks import livecodebench
 from harness.types import Completion, Problem
-from tasks import livecodebench
 
 HERE = Path(__file__).resolve().parent
 LIGHTEVAL_PYTHON = HERE / ".venv-lighteval" / "bin" / "python"

@@ -9,7 +9,8 @@ from typing import Any
 
 from harness.scoring.math import AIME_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, math_problem
+
+from .math_common import MATH_TEMPLATE, math_problem
 
 # AIME answers are short but reasoning models think for a long time; 32k is the R1 protocol's budget.
 AIME_DEFAULTS = {"max_new_tokens": 32768}

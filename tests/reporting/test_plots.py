@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.reporting.plots import Point, efficiency_svg, problem_groups, score_bars_svg
-from tasks.aime import aime_problem
+from harness.tasks.aime import aime_problem
 from tests.reporting.score_files import write_result
 
 
