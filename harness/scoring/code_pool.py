@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from harness.scoring.code_grader import CodeResult, score_result
@@ -29,8 +29,10 @@ def grade_many(
     workers: int | None = None,
     progress: bool = True,
     limits: SandboxLimits | None = None,
+    on_result: Callable[[int, Score, CodeResult | None], None] | None = None,
 ) -> list[Score]:
-    """Scores for (problem, completion) pairs, in input order.
+    """Scores for (problem, completion) pairs, in input order; `on_result(index, score, result)` sees
+    each one as it is done (the CodeResult carries times, e.g. for a benchmark's breakdown).
 
     Threads are enough here: each one only waits on its runner process, so the work happens in the
     children. One more worker than CPUs keeps the CPUs busy while a thread compares outputs or waits
@@ -54,6 +56,8 @@ def grade_many(
         for future in as_completed(futures):
             score, result = future.result()
             scores[futures[future]] = score
+            if on_result is not None:
+                on_result(futures[future], score, result)
             with lock:
                 tests_done += result.tests_run if result else 0
                 elapsed = bar.format_dict.get("elapsed") or 1e-9
