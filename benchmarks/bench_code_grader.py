@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_code_grader.py [--models o1-mini o1-preview] [--solutions N]
         [--workers N] [--repeats 3] [--graders ours lighteval cold per-test] [--skip ID] [--data DIR]
+        [--lighteval-python PATH] [--save-verdicts FILE] [--expect-verdicts FILE]
 
 Workload: the official o1-mini and o1-preview LiveCodeBench submissions for the 400 problems of
 release_v1 (800 solutions), graded on the public tests; `--models o1-mini --solutions 200` is the
@@ -14,7 +15,11 @@ default one per CPU). Compared with:
       entry point, num_process_evaluate = workers), run in benchmarks/.venv-lighteval (create it:
       python -m venv benchmarks/.venv-lighteval
       && benchmarks/.venv-lighteval/bin/pip install lighteval==0.13.0).
-Verdicts are compared as pass/fail per solution; the script prints how many agree.
+Verdicts are compared as pass/fail per solution; the script prints how many agree, and with
+--expect-verdicts our verdicts against a list saved by --save-verdicts (e.g. from another checkout).
+For our grader each round also prints where the time went: the programs' own CPU time (the
+candidate processes) and the floor it sets, max(CPU / cores, the longest solution), the grader's
+time per solution beyond the program, and the tail when fewer solutions than workers were left.
 """
 
 from __future__ import annotations
@@ -95,20 +100,22 @@ class Breakdown:
 
     wall: float = 0.0
     program_cpu: float = 0.0  # CPU time of the candidate processes: what the programs themselves need
+    longest_cpu: float = 0.0  # one solution's tests run one after another, so it bounds the floor too
     solution_seconds: float = 0.0  # wall time from runner request to verdict, summed over solutions
     tests_run: int = 0
     finished: list[float] = field(default_factory=list)  # when each solution's verdict came
     verdicts: list[str] = field(default_factory=list)
 
     def report(self, workers: int, cores: int) -> str:
-        floor = self.program_cpu / min(workers, cores)
+        floor = max(self.program_cpu / min(workers, cores), self.longest_cpu)
         # The tail: the time at the end when fewer solutions than workers were left to run.
         ends = sorted(self.finished)
         tail = self.wall - ends[-workers] if len(ends) >= workers else 0.0
         waiting = self.solution_seconds - self.program_cpu
         return (
-            f"    programs' own CPU {self.program_cpu:.1f} s -> floor {floor:.1f} s on "
-            f"{min(workers, cores)} cores; wall {self.wall:.1f} s = {self.wall / floor:.2f}x the floor\n"
+            f"    programs' own CPU {self.program_cpu:.1f} s, longest solution {self.longest_cpu:.1f} s -> "
+            f"floor {floor:.1f} s on {min(workers, cores)} cores; wall {self.wall:.1f} s = "
+            f"{self.wall / floor:.2f}x the floor\n"
             f"    per solution: {1000 * self.solution_seconds / len(ends):.1f} ms in the grader, of which "
             f"{1000 * self.program_cpu / len(ends):.1f} ms the program's CPU; the rest "
             f"({waiting:.1f} s over all, {1000 * waiting / max(self.tests_run, 1):.1f} ms per test run) "
@@ -135,6 +142,7 @@ def run_ours(workload: list[tuple[Problem, str]], warm: bool = True) -> tuple[fl
         breakdown.verdicts[index] = score.verdict.value
         if result is not None:
             breakdown.program_cpu += result.cpu_seconds
+            breakdown.longest_cpu = max(breakdown.longest_cpu, result.cpu_seconds)
             breakdown.solution_seconds += result.seconds
             breakdown.tests_run += result.tests_run
 
