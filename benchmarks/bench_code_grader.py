@@ -42,8 +42,8 @@ from harness.scoring.code_compare import compare_functional, compare_stdio
 from harness.scoring.code_grader import CodeResult
 from harness.scoring.code_pool import grade_many
 from harness.scoring.warm_runner import WARM_VAR
+from harness.tasks import livecodebench
 from harness.types import Completion, Problem, Score
-from tasks import livecodebench
 
 HERE = Path(__file__).resolve().parent
 LIGHTEVAL_PYTHON = Path(
