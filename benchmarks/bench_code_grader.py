@@ -301,7 +301,8 @@ def main() -> None:
             if name not in best or measured[0] < best[name][0]:
                 best[name] = measured
         ratios = ", ".join(f"{k} {t / times['ours']:.2f}x" for k, t in times.items() if k != "ours")
-        print(f"    this round, their time / ours: {ratios} ({_load()} after it)", flush=True)
+        if ratios:
+            print(f"    this round, their time / ours: {ratios} ({_load()} after it)", flush=True)
     ours_s, ours = best[GRADERS["ours"][0]]
     for name, (seconds, passed) in best.items():
         same = sum(a == b for a, b in zip(ours, passed, strict=True))
