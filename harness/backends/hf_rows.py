@@ -148,12 +148,16 @@ class RowCache(Cache):
         if single.length > self.length:
             return False
         start = self.length - single.length
-        for layer, source in zip(self._row_layers(), single._row_layers(), strict=True):
-            assert layer.buffer_keys is not None and layer.buffer_values is not None
-            assert source.buffer_keys is not None and source.buffer_values is not None
-            # Columns before `start` keep the previous row's values; neither attention reads them.
-            layer.buffer_keys[slot, :, start : self.length] = source.buffer_keys[0, :, : source.length]
-            layer.buffer_values[slot, :, start : self.length] = source.buffer_values[0, :, : source.length]
+        # Buffers grown during a forward pass are inference tensors, writable only in inference mode.
+        with torch.inference_mode():
+            for layer, source in zip(self._row_layers(), single._row_layers(), strict=True):
+                assert layer.buffer_keys is not None and layer.buffer_values is not None
+                assert source.buffer_keys is not None and source.buffer_values is not None
+                # Columns before `start` keep the previous row's values; neither attention reads them.
+                layer.buffer_keys[slot, :, start : self.length] = source.buffer_keys[0, :, : source.length]
+                layer.buffer_values[slot, :, start : self.length] = source.buffer_values[
+                    0, :, : source.length
+                ]
         self.starts[slot] = start
         return True
 

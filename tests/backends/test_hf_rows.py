@@ -89,3 +89,13 @@ def test_compact_drops_leading_columns_once_no_row_uses_half_the_cache() -> None
     assert keys is not None
     assert keys[0, 0, 20:23, 0].tolist() == [5000.0, 5001.0, 5002.0]
     assert keys[1, 0, :2, 0].tolist() == [7000.0, 7001.0]
+
+
+def test_put_writes_into_buffers_made_during_a_forward_pass() -> None:
+    # A forward pass runs in inference mode, so buffers grown there are inference tensors, which torch
+    # lets no one write in place outside that mode.
+    with torch.inference_mode():
+        cache = RowCache.stack([prefilled(3, 0.0), prefilled(3, 10.0)])
+    assert cache.put(0, prefilled(2, 50.0))
+    keys = cache.layers[0].keys
+    assert keys is not None and keys[0, 0, 1:, 0].tolist() == [50.0, 51.0]
