@@ -157,15 +157,16 @@ def _parse_model(raw: Any, where: str) -> ModelSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: model: expected a mapping with name, backend and path")
     _reject_unknown(raw, MODEL_KEYS, where, "model.")
-    from harness.backends.registry import BACKEND_NAMES  # a constant; no engine is imported
+    from harness.backends.registry import backend_names  # reads metadata; no engine is imported
 
     for key in ("name", "backend", "path"):
         if key not in raw:
             raise ConfigError(f"{where}: model.{key}: missing")
     backend = _expect(raw["backend"], str, where, "model.backend")
-    if backend not in BACKEND_NAMES:
+    known = backend_names()
+    if backend not in known:
         raise ConfigError(
-            f"{where}: model.backend: unknown backend {backend!r}; known backends: {', '.join(BACKEND_NAMES)}"
+            f"{where}: model.backend: unknown backend {backend!r}; known backends: {', '.join(known)}"
         )
     dtype = _expect(raw.get("dtype", "auto"), str, where, "model.dtype")
     if dtype not in DTYPES:

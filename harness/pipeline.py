@@ -177,9 +177,8 @@ def make_run_id(model: ModelSpec, protocol_hash: str) -> str:
 class BackendSession:
     """Creates the backend on first use, so rescoring a finished journal never loads the model.
 
-    A backend that can tell whether it fits the run (the replay backend: does its file hold completions
-    the run does not ask for?) gets every request of the run, all tasks and shards, through an optional
-    `expect_requests` method before anything is generated."""
+    The backend gets every request of the run, all tasks and shards, through `expect_requests` before
+    anything is generated."""
 
     def __init__(self, spec: ModelSpec, requests: Sequence[Request] = ()):
         self.spec = spec
@@ -191,13 +190,11 @@ class BackendSession:
             from harness.backends.registry import create_backend
 
             backend = create_backend(self.spec)
-            expect = getattr(backend, "expect_requests", None)
-            if callable(expect):
-                try:
-                    expect(self.requests)
-                except BaseException:
-                    backend.close()
-                    raise
+            try:
+                backend.expect_requests(self.requests)
+            except BaseException:
+                backend.close()
+                raise
             self._backend = backend
         return self._backend
 
@@ -386,9 +383,8 @@ def generate_into(
 ) -> None:
     expected = {r.key for r in pending}
     with generation_progress(len(pending), task, progress) as bar:
-        live = progress and hasattr(backend, "on_tokens")  # batching backends report tokens mid-batch
-        if live:
-            setattr(backend, "on_tokens", bar.tokens_in_flight)  # noqa: B010 (not part of the Protocol)
+        if progress:  # batching backends report the tokens of a batch in flight
+            backend.on_tokens = bar.tokens_in_flight
         try:
             for completion in backend.generate(pending):
                 if completion.key not in expected:
@@ -404,8 +400,7 @@ def generate_into(
                 "were saved; rerun the same command to resume)"
             ) from err
         finally:
-            if live:
-                setattr(backend, "on_tokens", None)  # noqa: B010
+            backend.on_tokens = None
 
 
 def journal_fingerprint(model: ModelSpec, plan: TaskPlan) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from harness.backends.base import BackendError, BackendSettingError
+from harness.backends.base import BackendBase, BackendError, BackendSettingError
 from harness.backends.hf_sampling import CountNewTokens, PerRowSampler, StopOnStrings
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
 from harness.types import ChatMessage, Completion, FinishReason, ModelInfo, ModelSpec, Request, Sampling
@@ -39,7 +39,7 @@ class _Prompt:
     ids: list[int]
 
 
-class HFBackend:
+class HFBackend(BackendBase):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.device = resolve_device(spec.device)  # first: a device this machine lacks is a config error
