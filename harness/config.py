@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from harness.cost.settings import CostSettings, CostSettingsError, parse_cost_settings
 from harness.types import ModelSpec
 
 GENERATION_DEFAULTS: Mapping[str, Any] = {
@@ -27,7 +28,7 @@ GENERATION_DEFAULTS: Mapping[str, Any] = {
 }
 TASK_ENTRY_KEYS = {"name", "data", "limit", "system_prompt", "prompt_template", *GENERATION_DEFAULTS}
 MODEL_KEYS = {"name", "backend", "path", "dtype", "device", "batch_size", "revision", "options"}
-TOP_KEYS = {"model", "generation", "tasks", "output", "task_paths"}
+TOP_KEYS = {"model", "generation", "tasks", "output", "task_paths", "cost"}
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -57,6 +58,7 @@ class EvalConfig:
     tasks: tuple[TaskRequest, ...]
     output: Path
     task_paths: tuple[Path, ...] = ()
+    cost: CostSettings = field(default_factory=CostSettings)  # prices, power figures (cost/settings.py)
 
 
 def load_config(
@@ -150,7 +152,11 @@ def parse_config(raw: Mapping[str, Any], where: str) -> EvalConfig:
     task_paths = raw.get("task_paths") or []
     if not isinstance(task_paths, list) or not all(isinstance(p, str) for p in task_paths):
         raise ConfigError(f"{where}: task_paths: expected a list of folder paths")
-    return EvalConfig(where, model, generation, tasks, Path(output), tuple(Path(p) for p in task_paths))
+    try:
+        cost = parse_cost_settings(raw.get("cost"), where)
+    except CostSettingsError as err:
+        raise ConfigError(str(err)) from None
+    return EvalConfig(where, model, generation, tasks, Path(output), tuple(Path(p) for p in task_paths), cost)
 
 
 def _parse_model(raw: Any, where: str) -> ModelSpec:
