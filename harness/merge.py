@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from harness.config import EvalConfig
 from harness.journal import merge_journals
 from harness.output_folder import check_writable
-from harness.pipeline import RunCost, RunError, TaskOutcome, finish_task
+from harness.pipeline import RunError, TaskOutcome, finish_task, run_cost
 from harness.planning import plan_tasks
 from harness.registry import discover
 from harness.run_store import RunStore, ShardJournal
@@ -43,8 +43,7 @@ def merge_shards(config: EvalConfig, command: str | None = None, progress: bool 
             )
         completions = [done[r.key] for r in plan.requests]
         # Summed over shards: the machine time the run cost, as an unsharded run reports it.
-        wall = sum(store.generation_seconds(s.shard) for s in shards) + time.monotonic() - started
-        cost = RunCost(wall, store.energy([s.shard for s in shards]), config.cost)
+        cost = run_cost(store, config, started, [s.shard for s in shards])
         outcomes.append(finish_task(plan, model_info, completions, config.output, cost, command, progress))
     return outcomes
 

@@ -1,42 +1,37 @@
 """run(config): the only module that knows the order of the stages.
 
-config -> planning (problems, requests, protocol, run id) -> backend.generate -> run store (journal) ->
-grading -> results (score file). Each task is planned before any model is loaded, so a bad task entry
-fails fast, and a run whose samples are all journaled already is rescored without loading the model.
+config -> planning (problems, requests, protocol, run id) -> generation (one engine call for every
+task) -> run store (journals) -> grading, beside generation -> results (a score file per task).
+Every task is planned before any model is loaded, so a bad task entry fails fast; a run whose samples
+are all journaled already is rescored without loading the model. While the engine generates, each
+completion is journaled and then graded at once, so a run takes about as long as the longer of
+generation and grading, not their sum.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import Backend, BackendError
+from harness.backends.base import Backend
 from harness.config import EvalConfig
-from harness.cost.meter import energy_recorded
 from harness.cost.readings import EnergyMeasurement
 from harness.cost.settings import CostSettings
-from harness.grading import score_completions
-from harness.journal import Journal, read_journal
+from harness.generation import RunError, RunInterrupted, TaskRun, describe_missing, generate_all, shares
+from harness.grading import StreamingGrader, score_completions
 from harness.output_folder import check_writable
 from harness.planning import TaskPlan, journal_fingerprint, plan_tasks
-from harness.progress import generation_progress
-from harness.prompt_fit import check_prompts, too_long_completion, warn_about, with_prompt_check
 from harness.registry import TaskRegistry, discover
 from harness.results import write_task_score_file
 from harness.run_store import RunStore
 from harness.sharding import Shard
-from harness.types import Completion, ModelInfo, ModelSpec, Request
+from harness.types import Completion, ModelInfo, ModelSpec, Request, Score
 
-
-class RunError(RuntimeError):
-    """The run could not finish; completed samples stay in the journal for the next attempt."""
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during generation; the message says how many samples the journal holds."""
+__all__ = ["RunError", "RunInterrupted", "TaskOutcome", "run"]
 
 
 @dataclass(frozen=True)
@@ -99,91 +94,65 @@ def run(
     registry = registry or discover(config.task_paths)
     plans = plan_tasks(config, registry)
     session = BackendSession(config.model, [r for plan in plans for r in plan.requests])
-    outcomes = []
     try:
-        for plan in plans:
-            outcomes.append(run_task(plan, config, session, shard, command, progress))
+        with contextlib.ExitStack() as locks:  # a second run of any of these journals is refused
+            tasks = [open_task(plan, config, shard, locks) for plan in plans]
+            if shard is not None:
+                generate_all(tasks, session.get, config.model, config.cost, shard, _ignore, progress)
+                _check_complete(tasks)
+                return [TaskOutcome(t.plan.spec.name, None, {}, len(t.wanted), len(t.wanted)) for t in tasks]
+            return evaluate(tasks, session, config, command, progress)
     finally:
         session.close()
-    return outcomes
 
 
-def run_task(
-    plan: TaskPlan,
-    config: EvalConfig,
-    session: BackendSession,
-    shard: Shard | None,
-    command: str | None,
-    progress: bool,
-) -> TaskOutcome:
-    started = time.monotonic()
+def open_task(
+    plan: TaskPlan, config: EvalConfig, shard: Shard | None, locks: contextlib.ExitStack
+) -> TaskRun:
     store = RunStore(config.output, plan.run_id)
-    journal_path = store.journal_path(shard)
-    with store.lock(shard):  # a second run of this journal is refused, never duplicated
-        journal = store.journal(journal_fingerprint(config.model, plan), shard)
-        done = journal.load()
-        wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
-        pending = [r for r in wanted if r.key not in done]
-        generating = 0.0  # this session's generation wall time, model loading included
-        if pending:
-            with (
-                store.clock(shard) as clock,  # records the time as it accrues
-                energy_recorded(  # started before the model loads; kept beside the journal
-                    config.cost,
-                    backend=config.model.backend,
-                    device=config.model.device,
-                    record=lambda measured: store.add_energy(measured, shard),
-                ),
-            ):
-                try:
-                    generate_pending(plan, session, journal, pending, store, progress)
-                except KeyboardInterrupt:
-                    # Counted on disk: Ctrl-C can land after a line is written but before it is counted.
-                    on_disk = read_journal(journal_path).completions
-                    saved = sum(r.key in on_disk for r in wanted)
-                    added = saved - (len(wanted) - len(pending))
-                    raise RunInterrupted(
-                        f"task {plan.spec.name}: {saved} of {len(wanted)} samples are saved in the journal "
-                        f"{journal_path} ({added} added in this session); rerun the same command to resume"
-                    ) from None
-                generating = clock.seconds
-            done = journal.load()
-        missing = [r.key for r in wanted if r.key not in done]
-        if missing:
-            raise RunError(
-                f"task {plan.spec.name}: the backend returned no completion for {len(missing)} samples "
-                f"(first: {missing[0]}); rerun to retry them"
+    locks.enter_context(store.lock(shard))
+    journal = store.journal(journal_fingerprint(config.model, plan), shard)
+    wanted = [r for r in plan.requests if shard is None or shard.owns(r.key)]
+    return TaskRun(plan, store, journal, wanted, journal.load())
+
+
+def evaluate(
+    tasks: list[TaskRun], session: BackendSession, config: EvalConfig, command: str | None, progress: bool
+) -> list[TaskOutcome]:
+    """Generate what is missing while grading what arrives; then write each task's score file."""
+    if not any(t.pending for t in tasks):  # a rescore: grade each task in one batch, as fast as it goes
+        return [
+            finish_task(t.plan, _model_info(t, session), _completions(t), config.output,
+                        run_cost(t.store, config, time.monotonic()), command, progress)
+            for t in tasks
+        ]  # fmt: skip
+    started = time.monotonic()
+    parts = shares(tasks)
+    grader = StreamingGrader(progress)
+    try:
+
+        def grade(task: TaskRun, completion: Completion) -> None:
+            grader.submit(task.plan, task.problems[completion.problem_id], completion)
+
+        for task in tasks:  # what earlier sessions journaled is graded while the rest is generated
+            for completion in task.done.values():
+                grade(task, completion)
+        generating = generate_all(tasks, session.get, config.model, config.cost, None, grade, progress)
+        _check_complete(tasks)
+        outcomes = []
+        for task, share in zip(tasks, parts, strict=True):
+            model_info = _model_info(task, session)
+            completions = _completions(task)
+            scores = grader.scores(completions, model_info.extra.get("context_tokens"))
+            # This task's share of the session's time besides generating (grading after it, writing).
+            other = max(time.monotonic() - started - generating, 0.0) * share
+            cost = RunCost(task.store.generation_seconds() + other, task.store.energy(), config.cost)
+            outcomes.append(
+                write_outcome(task.plan, model_info, completions, scores, config.output, cost, command)
             )
-        if shard is not None:
-            return TaskOutcome(plan.spec.name, None, {}, len(wanted), len(wanted))
-        model_info = store.load_model_info() or session.get().info()
-        completions = [done[r.key] for r in plan.requests]
-        # Generation time of every session that filled the journal, plus this session's other work.
-        wall = store.generation_seconds() + (time.monotonic() - started - generating)
-        cost = RunCost(wall, store.energy(), config.cost)
-        return finish_task(plan, model_info, completions, config.output, cost, command, progress)
-
-
-def generate_pending(
-    plan: TaskPlan,
-    session: BackendSession,
-    journal: Journal,
-    pending: Sequence[Request],
-    store: RunStore,
-    progress: bool,
-) -> None:
-    """Load the model, set aside the prompts that do not fit its context, and journal every completion."""
-    backend = session.get()
-    fit = check_prompts(backend, pending, session.spec.backend)
-    store.save_model_info(with_prompt_check(backend.info(), fit))
-    warn_about(fit, plan.spec.name)
-    for request in pending:  # journaled as such, so that a resume does not count them again
-        if not fit.fits(request):
-            journal.append(too_long_completion(request))
-    runnable = [r for r in pending if fit.fits(r)]
-    generate_into(journal, backend, runnable, plan.spec.name, progress)
-    # Again: some facts are only known from the answers (the model a server says it served).
-    store.save_model_info(with_prompt_check(backend.info(), fit))
+        return outcomes
+    finally:
+        grader.close()
 
 
 def finish_task(
@@ -191,12 +160,25 @@ def finish_task(
     model_info: ModelInfo,
     completions: Sequence[Completion],
     output: Path,
-    cost: RunCost,
+    cost: Callable[[], RunCost],
     command: str | None,
     progress: bool,
 ) -> TaskOutcome:
-    """Grade the completions and write the score file and per-sample file."""
+    """Grade the completions (all at once: a rescore or a merge) and write the score file and samples
+    file; `cost` is asked once the grading is done, so the wall time includes it."""
     scores = score_completions(plan, completions, progress, model_info.extra.get("context_tokens"))
+    return write_outcome(plan, model_info, completions, scores, output, cost(), command)
+
+
+def write_outcome(
+    plan: TaskPlan,
+    model_info: ModelInfo,
+    completions: Sequence[Completion],
+    scores: Sequence[Score],
+    output: Path,
+    cost: RunCost,
+    command: str | None,
+) -> TaskOutcome:
     graded = list(zip(completions, scores, strict=True))
     path, record = write_task_score_file(
         output, plan, model_info, graded, cost.wall_seconds, command, cost.energy, cost.prices
@@ -204,26 +186,34 @@ def finish_task(
     return TaskOutcome(plan.spec.name, path, record.metrics, len(completions), len(completions))
 
 
-def generate_into(
-    journal: Journal, backend: Backend, pending: Sequence[Request], task: str, progress: bool
-) -> None:
-    expected = {r.key for r in pending}
-    with generation_progress(len(pending), task, progress) as bar:
-        if progress:  # batching backends report the tokens of a batch in flight
-            backend.on_tokens = bar.tokens_in_flight
-        try:
-            for completion in backend.generate(pending):
-                if completion.key not in expected:
-                    raise RunError(
-                        f"task {task}: backend returned a completion nobody asked for: {completion.key}"
-                    )
-                journal.append(completion)
-                expected.discard(completion.key)
-                bar.advance(completion.output_tokens)
-        except BackendError as err:
-            raise RunError(
-                f"task {task}: {err} ({len(pending) - len(expected)} of {len(pending)} samples "
-                "were saved; rerun the same command to resume)"
-            ) from err
-        finally:
-            backend.on_tokens = None
+def _model_info(task: TaskRun, session: BackendSession) -> ModelInfo:
+    return task.store.load_model_info() or session.get().info()
+
+
+def _completions(task: TaskRun) -> list[Completion]:
+    return [task.done[r.key] for r in task.plan.requests]
+
+
+def run_cost(
+    store: RunStore, config: EvalConfig, started: float, stores_generated: Sequence[Shard | None] = (None,)
+) -> Callable[[], RunCost]:
+    """The cost of a rescore or merge, asked for when its grading is done: the generation time and energy
+    every session recorded, plus the time since `started`."""
+
+    def cost() -> RunCost:
+        generated = sum(store.generation_seconds(s) for s in stores_generated)
+        wall = generated + time.monotonic() - started
+        return RunCost(wall, store.energy(stores_generated), config.cost)
+
+    return cost
+
+
+def _check_complete(tasks: Sequence[TaskRun]) -> None:
+    for task in tasks:
+        problem = describe_missing(task)
+        if problem is not None:
+            raise RunError(problem)
+
+
+def _ignore(task: TaskRun, completion: Completion) -> None:
+    """A shard only journals; grading happens when the shards are merged."""
