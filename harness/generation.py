@@ -8,6 +8,7 @@ energy in each task's run store, split by the task's share of the samples it was
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -84,21 +85,22 @@ def generate_all(
 
     def record_energy(measured: EnergyMeasurement) -> None:
         for task, share in zip(active, parts, strict=True):
-            task.store.add_energy(share_of(measured, share), shard)
+            if task.journal.path.exists():  # as for time: a session that journaled nothing leaves no trace
+                task.store.add_energy(share_of(measured, share), shard)
 
-    clocks = [t.store.clock(shard, share) for t, share in zip(active, parts, strict=True)]
-    for clock in clocks:
-        clock.__enter__()
-    try:
-        with energy_recorded(prices, backend=model.backend, device=model.device, record=record_energy):
-            try:
-                _generate(active, backend_for(), model.backend, on_completion, progress)
-            except KeyboardInterrupt:
-                raise RunInterrupted(_saved_counts(active)) from None
-    finally:
-        for clock in reversed(clocks):
-            clock.__exit__(None, None, None)
-    return clocks[0].seconds if clocks else 0.0
+    with contextlib.ExitStack() as stack:
+        clocks = [
+            stack.enter_context(t.store.clock(shard, share)) for t, share in zip(active, parts, strict=True)
+        ]
+        stack.enter_context(
+            energy_recorded(prices, backend=model.backend, device=model.device, record=record_energy)
+        )
+        try:
+            _generate(active, backend_for(), model.backend, on_completion, progress)
+        except KeyboardInterrupt:
+            raise RunInterrupted(_saved_counts(active)) from None
+        seconds = clocks[0].seconds
+    return seconds
 
 
 def _generate(
