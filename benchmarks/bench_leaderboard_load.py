@@ -27,9 +27,9 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.leaderboard import build_leaderboard  # noqa: E402
-from harness.leaderboard_export import render_csv, render_json, render_markdown  # noqa: E402
-from harness.leaderboard_html import render_html  # noqa: E402
+from harness.reporting.leaderboard import build_leaderboard  # noqa: E402
+from harness.reporting.leaderboard_export import render_csv, render_json, render_markdown  # noqa: E402
+from harness.reporting.leaderboard_html import render_html  # noqa: E402
 from harness.results import (  # noqa: E402
     SampleRow,
     ScoreFile,

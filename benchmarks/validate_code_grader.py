@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.scoring import code_grader
 from harness.scoring.code_pool import grade_many
+from harness.tasks import humaneval, livecodebench, mbpp
 from harness.types import Completion, Problem, Score
-from tasks import humaneval, livecodebench, mbpp
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also write a PNG figure (default path: beside the score file, .png); needs matplotlib",
     )
+    show.add_argument(
+        "--data",
+        type=Path,
+        help="with --plot: the task's data file the run used, for the problems' metadata (year, "
+        "difficulty); default: the task's own source",
+    )
 
     compare = commands.add_parser(
         "compare", help="paired comparison of two score files of the same task and protocol"
@@ -99,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=10000,
         help="Monte Carlo permutation draws (past the exact limit)",
     )
+
+    from harness.reporting.reproduce_cli import add_reproduce_command  # argparse only; no engine
+
+    add_reproduce_command(commands)
 
     merge = commands.add_parser("merge", help="combine the shards of a sharded run into its score files")
     _config_arguments(merge, "merge")
@@ -152,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _merge(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "reproduce":
+            from harness.reporting.reproduce_cli import run_reproduce
+
+            return run_reproduce(args, argv)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -173,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     from harness.config import ConfigError, load_config
     from harness.pipeline import run
-    from harness.report import format_run_summary
+    from harness.reporting.report import format_run_summary
     from harness.sharding import parse_shard
 
     config = load_config(args.config, _overrides(args), args.limit, args.output)
@@ -195,7 +209,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 def _merge(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.merge import merge_shards
-    from harness.report import format_run_summary
+    from harness.reporting.report import format_run_summary
 
     config = load_config(args.config, _overrides(args), args.limit, args.output)
     command = "harness " + shlex.join(sys.argv[1:])
@@ -206,7 +220,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 def _tasks(args: argparse.Namespace) -> int:
     from harness.registry import discover
-    from harness.report import format_task_list
+    from harness.reporting.report import format_task_list
 
     registry = discover(args.path)
     print(format_task_list(registry))
@@ -215,9 +229,9 @@ def _tasks(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
-    from harness.leaderboard import build_leaderboard
-    from harness.leaderboard_export import FORMATS, render_markdown, write_leaderboard
-    from harness.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
+    from harness.reporting.leaderboard import build_leaderboard
+    from harness.reporting.leaderboard_export import FORMATS, render_markdown, write_leaderboard
+    from harness.reporting.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
 
     if not args.results_dir.is_dir():
         raise UsageError(f"results folder {args.results_dir} does not exist")
@@ -244,7 +258,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from harness.report import format_score_file
+    from harness.reporting.report import format_score_file
     from harness.results import ScoreFileError, check_score_file, read_samples, read_score_file
 
     # Read without the consistency check, so that a file whose numbers do not add up is still shown,
@@ -259,16 +273,20 @@ def _show(args: argparse.Namespace) -> int:
     if findings:
         return EXIT_FAILED
     if args.plot is not None:
-        from harness.plots import write_score_figure
+        from harness.reporting.plots import write_score_figure
+        from harness.reporting.problem_meta import load_problem_meta
 
+        meta = load_problem_meta(record, args.data)
+        if meta.reason:
+            print(f"problems not grouped by the task's metadata: {meta.reason}")
         target = args.score_file.with_suffix(".png") if args.plot is True else Path(args.plot)
-        print(f"wrote {write_score_figure(args.score_file, record, target)}")
+        print(f"wrote {write_score_figure(args.score_file, record, target, meta.by_problem)}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.compare import compare_scores
-    from harness.report import format_comparison
+    from harness.reporting.compare import compare_scores
+    from harness.reporting.report import format_comparison
     from harness.results import read_score_file
 
     a, b = read_score_file(args.score_a), read_score_file(args.score_b)

@@ -62,9 +62,10 @@ class EvalConfig:
 
 
 def load_config(
-    path: Path, overrides: Sequence[str] = (), limit: int | None = None, output: Path | None = None
+    path: Path | str, overrides: Sequence[str] = (), limit: int | None = None, output: Path | None = None
 ) -> EvalConfig:
     """Read, override and validate a config file."""
+    path = Path(path)  # library callers pass strings
     where = str(path)
     if not path.is_file():
         raise ConfigError(f"{where}: config file not found")

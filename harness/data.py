@@ -67,8 +67,8 @@ def _read_rows(spec: TaskSpec, data: Path | None) -> tuple[list[Mapping[str, Any
             "file_sha256": _file_sha256(data),
         }
     src = spec.source
-    if src.bundled_file is not None:
-        path = Path(src.bundled_file)
+    path = src.bundled_path
+    if path is not None:
         return read_local_file(path, spec.name), {
             "kind": "bundled",
             "file": path.name,

@@ -9,12 +9,13 @@ class UsageError(ValueError):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from harness.backends.base import BackendSettingError
-    from harness.compare import ComparisonError
     from harness.config import ConfigError
-    from harness.reference_rows import ReferenceRowsError
+    from harness.reporting.compare import ComparisonError
+    from harness.reporting.reference_rows import ReferenceRowsError
+    from harness.reporting.reproduce import ReproduceError
 
     # Checked before RUN_ERRORS, so BackendSettingError (a BackendError) exits 2, not 1.
-    return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, UsageError)
+    return (BackendSettingError, ComparisonError, ConfigError, ReferenceRowsError, ReproduceError, UsageError)
 
 
 def _run_errors() -> tuple[type[BaseException], ...]:
@@ -22,7 +23,7 @@ def _run_errors() -> tuple[type[BaseException], ...]:
     from harness.data import DataError
     from harness.journal import JournalError
     from harness.pipeline import RunError
-    from harness.plots import PlotError
+    from harness.reporting.plots import PlotError
     from harness.results import ScoreFileError
     from harness.scoring.metrics import MetricsError
 

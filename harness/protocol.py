@@ -79,3 +79,18 @@ def sample_seed(seed: int, task: str, problem_id: str, sample_index: int) -> int
     """A seed per (problem, sample), independent of batch composition and of the order of requests."""
     text = json.dumps([seed, task, problem_id, sample_index])
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def protocol_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Which protocol parts differ: top-level keys, or `key.subkey` where both sides are objects."""
+    differing: list[str] = []
+    for key in sorted(set(a) | set(b)):
+        if key == "hash" or a.get(key) == b.get(key):
+            continue
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, Mapping) and isinstance(right, Mapping):
+            subkeys = sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
+            differing.extend(f"{key}.{sub}" for sub in subkeys)
+        else:
+            differing.append(key)
+    return differing

@@ -26,7 +26,7 @@ from typing import Any, cast
 from harness.scoring.metrics import compute_metrics, metrics_to_dict, pass_at_k
 from harness.types import Score, Verdict
 
-CORRECT_VERDICTS = (Verdict.CORRECT.value, Verdict.PASSED.value)
+CORRECT_VERDICTS = tuple(sorted(v.value for v in Verdict if v.counts_as_correct))
 _TOLERANCE = 1e-9
 
 

@@ -6,9 +6,11 @@ Every stage of the pipeline speaks in these frozen dataclasses. This module impo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Literal
 
 # "prompt_too_long": nothing was generated, the prompt did not fit the model's context (harness.prompt_fit).
@@ -33,6 +35,25 @@ class Verdict(str, Enum):
     INFRA_ERROR = "infra_error"
     # Any task: the prompt did not fit the model's context, so nothing was generated (counts as wrong).
     PROMPT_TOO_LONG = "prompt_too_long"
+
+    @property
+    def counts_as_correct(self) -> bool:
+        """Whether a sample with this verdict counts as solved: the one definition that metrics, score
+        checks and charts share (math says "correct", code says "passed"; everything else is not)."""
+        return self in CORRECT_VERDICTS
+
+    @classmethod
+    def name_counts_as_correct(cls, name: str) -> bool:
+        """The same for a verdict as written in a score file; a name this harness does not know is not."""
+        try:
+            return cls(name).counts_as_correct
+        except ValueError:
+            return False
+
+
+# A tuple, not a set: membership then compares by value, so the verdict text read back from a score file
+# ("passed") matches too (a str Enum member hashes by its name, not its value).
+CORRECT_VERDICTS = (Verdict.CORRECT, Verdict.PASSED)
 
 
 @dataclass(frozen=True)
@@ -125,7 +146,7 @@ class Score:
 
     @property
     def correct(self) -> bool:
-        return self.verdict in (Verdict.CORRECT, Verdict.PASSED)
+        return self.verdict in CORRECT_VERDICTS  # also right for verdict text read back from a file
 
 
 Scorer = Callable[[Problem, Completion], Score]
@@ -139,8 +160,83 @@ class DatasetSource:
     split: str = "test"
     config: str | None = None  # the dataset's config name ("main" for gsm8k)
     revision: str | None = None  # pinned commit or tag; None means the hub's default branch
-    bundled_file: str | None = None  # a data file shipped inside the task's package
+    # A data file shipped with the task; a relative path is relative to the folder of the module that
+    # builds this DatasetSource (its TASKS file), wherever that module is installed or run from.
+    bundled_file: str | None = None
     data_files: str | None = None  # raw files inside the hub repo to read instead of its loading script
+    # Set on construction (kept by dataclasses.replace): the folder relative bundled_file paths start from.
+    declared_in: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.declared_in is None:
+            object.__setattr__(self, "declared_in", _calling_module_folder())
+
+    @property
+    def bundled_path(self) -> Path | None:
+        if self.bundled_file is None:
+            return None
+        path = Path(self.bundled_file)
+        if path.is_absolute() or self.declared_in is None:
+            return path
+        return Path(self.declared_in) / path
+
+
+def _calling_module_folder() -> str | None:
+    """The folder of the first module up the stack that is not this one (dataclass __init__ runs with this
+    module's globals); None for code without a file (a REPL), whose relative paths stay relative."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "dataclasses"):
+        frame = frame.f_back  # type: ignore[assignment]
+    module_file = frame.f_globals.get("__file__") if frame is not None else None
+    return str(Path(module_file).resolve().parent) if isinstance(module_file, str) else None
+
+
+FieldNames = str | tuple[str, ...]  # one field, or several of which the first present one is read
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Which fields of a row make a Problem, for tasks whose rows need no code to read.
+
+    Give it as a TaskSpec's `to_problem`: `to_problem=FieldSpec(id="unique_id", metadata=("level",))`.
+    Text fields are stripped; an answer may be a string or a number; metadata fields that are absent or
+    null are left out. Tasks whose rows need converting (parsing a solution, decoding tests) keep writing
+    a `to_problem` function.
+    """
+
+    problem: FieldNames = "problem"
+    answer: FieldNames | None = "answer"  # None for tasks without a reference answer
+    id: FieldNames | None = "id"  # None numbers the problems by row (from 0)
+    metadata: tuple[str, ...] = ()  # copied into Problem.meta under the same names
+
+    def __call__(self, row: Mapping[str, Any], index: int) -> Problem:
+        return Problem(
+            id=str(index) if self.id is None else _scalar_text(row, self.id),
+            prompt=_scalar_text(row, self.problem),
+            answer=None if self.answer is None else _scalar_text(row, self.answer),
+            meta={name: row[name] for name in self.metadata if row.get(name) is not None},
+        )
+
+
+def _first_present(row: Mapping[str, Any], names: FieldNames) -> str:
+    candidates = (names,) if isinstance(names, str) else names
+    for name in candidates:
+        if row.get(name) is not None:
+            return name
+    raise KeyError(" or ".join(candidates))  # shown by the loader as: missing field 'question or problem'
+
+
+def _scalar_text(row: Mapping[str, Any], names: FieldNames) -> str:
+    name = _first_present(row, names)
+    value = row[name]
+    # A list or a mapping has no one text form (str() of a list is Python syntax, not the answer), and a
+    # boolean is almost always a field mapped by mistake.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"field {name!r} is {type(value).__name__}, expected text or a number")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"field {name!r} is empty")
+    return text
 
 
 @dataclass(frozen=True)
@@ -168,7 +264,8 @@ class TaskSpec:
     version: str
     description: str
     source: DatasetSource
-    to_problem: Callable[[Mapping[str, Any], int], Problem]  # (row, row index) -> Problem
+    # (row, row index) -> Problem: a FieldSpec for rows that only need fields picked, else a function.
+    to_problem: Callable[[Mapping[str, Any], int], Problem]
     prompt_template: str  # user message; "{problem}" is replaced by Problem.prompt
     grader: Grader
     system_prompt: str | None = None

@@ -27,9 +27,9 @@ CHROMIUM_ARGS = [
 def page_file(source: Path, scratch: Path) -> Path:
     if source.is_file():
         return source
-    from harness.leaderboard import build_leaderboard
-    from harness.leaderboard_export import write_leaderboard
-    from harness.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
+    from harness.reporting.leaderboard import build_leaderboard
+    from harness.reporting.leaderboard_export import write_leaderboard
+    from harness.reporting.reference_rows import DEFAULT_FILE_NAME, load_reference_rows
 
     default = source / DEFAULT_FILE_NAME
     references = load_reference_rows(default) if default.is_file() else ()

@@ -12,7 +12,8 @@ from typing import Any
 
 from harness.scoring.math import MATH_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, first_field, number_text, problem_id
+
+from .math_common import MATH_TEMPLATE, first_field, number_text, problem_id
 
 
 def amc_problem(row: Mapping[str, Any], index: int) -> Problem:

@@ -7,7 +7,8 @@ from typing import Any
 
 from harness.scoring.math import GSM8K_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, first_field, problem_id
+
+from .math_common import MATH_TEMPLATE, first_field, problem_id
 
 
 def gsm8k_problem(row: Mapping[str, Any], index: int) -> Problem:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from harness.scoring.math import MATH_GRADER
-from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, math_problem
+from harness.types import DatasetSource, FieldSpec, TaskSpec
 
+from .math_common import MATH_TEMPLATE
 
-def math500_problem(row: Mapping[str, Any], index: int) -> Problem:
-    return math_problem(row, index, "unique_id", subject="subject", level="level")
-
+# The hub rows (and the offline copies of them) read as they are: problem, answer, a unique_id such as
+# "test/precalculus/807.json", subject and level.
+MATH500_FIELDS = FieldSpec(id="unique_id", metadata=("subject", "level"))
 
 TASKS = [
     TaskSpec(
@@ -20,7 +17,7 @@ TASKS = [
         version="1",
         description="MATH-500 (free-form answers checked for mathematical equivalence with Math-Verify)",
         source=DatasetSource(hub_id="HuggingFaceH4/MATH-500", split="test"),
-        to_problem=math500_problem,
+        to_problem=MATH500_FIELDS,
         prompt_template=MATH_TEMPLATE,
         grader=MATH_GRADER,
         defaults={"max_new_tokens": 4096},

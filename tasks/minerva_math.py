@@ -15,7 +15,8 @@ from typing import Any
 from harness.scoring.math_extract import last_boxed
 from harness.scoring.math_forms import MINERVA_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, first_field
+
+from .math_common import MATH_TEMPLATE, first_field
 
 # Two golds are written as Python rather than LaTeX: "np.arcsin(10/13)" and "-1./3".
 _NUMPY_FUNCTION = re.compile(r"\bnp\.([a-z]+)\(")

@@ -14,7 +14,8 @@ from typing import Any
 
 from harness.scoring.math_forms import OLYMPIAD_GRADER
 from harness.types import DatasetSource, Problem, TaskSpec
-from tasks.math_common import MATH_TEMPLATE, first_field
+
+from .math_common import MATH_TEMPLATE, first_field
 
 
 def olympiad_answer(final_answer: Any) -> str:

@@ -6,22 +6,20 @@ check the plumbing end to end, not mathematical ability.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from harness.scoring.code_grader import CODE_GRADER
 from harness.scoring.math import GSM8K_GRADER
-from harness.types import DatasetSource, TaskSpec
-from tasks import livecodebench
-from tasks.math_common import MATH_TEMPLATE, math_problem
+from harness.types import DatasetSource, FieldSpec, TaskSpec
 
-DATA = Path(__file__).parent / "data"
+from . import livecodebench
+from .math_common import MATH_TEMPLATE
 
 SAMPLE_MATH = TaskSpec(
     name="sample-math",
     version="1",
     description="24 easy arithmetic and word problems written for this project (quickstart, tests)",
-    source=DatasetSource(hub_id=None, bundled_file=str(DATA / "sample_math.jsonl")),
-    to_problem=lambda row, index: math_problem(row, index, "id"),
+    # Relative to this file's folder; rows are {"id", "problem", "answer"}, so fields are all it takes.
+    source=DatasetSource(hub_id=None, bundled_file="data/sample_math.jsonl"),
+    to_problem=FieldSpec(),  # the defaults: id, problem and answer
     prompt_template=MATH_TEMPLATE,
     grader=GSM8K_GRADER,
     defaults={"max_new_tokens": 256},
@@ -33,7 +31,7 @@ SAMPLE_CODE = TaskSpec(
     name="sample-code",
     version="1",
     description="10 easy stdin/stdout and functional Python problems written for this project",
-    source=DatasetSource(hub_id=None, bundled_file=str(DATA / "sample_code.jsonl")),
+    source=DatasetSource(hub_id=None, bundled_file="data/sample_code.jsonl"),
     to_problem=livecodebench.to_problem,
     prompt_template=livecodebench.PROMPT_TEMPLATE,
     grader=CODE_GRADER,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,15 @@ def _session_model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["HARNESS_CACHE_DIR"] = os.environ["HARNESS_TEST_CACHE_DIR"]
     else:
         os.environ["HARNESS_CACHE_DIR"] = str(tmp_path_factory.mktemp("model-cache"))
+
+
+def modules_after(code: str, watched: tuple[str, ...], prefix: str = "\0") -> list[str]:
+    """Which of `watched` (or of the modules whose name starts with `prefix`) a fresh interpreter has
+    imported after running `code`: what this process imported already cannot hide or fake a heavy import."""
+    probe = (
+        f"import sys\n{code}\nimport json\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m in {watched!r} or m.startswith({prefix!r}))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded

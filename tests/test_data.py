@@ -107,3 +107,48 @@ def test_a_plugin_whose_to_problem_raises_or_returns_junk_gets_a_message(tmp_pat
         DataError, match=r"row 1: the task's to_problem returned a Problem with a non-text id"
     ):
         load_problems(_plugin_with(lambda row, index: Problem(id=index, prompt="p")))  # type: ignore[arg-type]
+
+
+def test_a_field_mapping_names_the_file_row_and_field_it_cannot_read(tmp_path: Path) -> None:
+    spec = discover().get("math500")  # a FieldSpec task: id from unique_id, subject and level kept
+    data = tmp_path / "math500.jsonl"
+    good = {"unique_id": "test/a/1.json", "problem": "1+1?", "answer": "2", "subject": "Algebra", "level": 1}
+    data.write_text(json.dumps(good) + "\n" + json.dumps({**good, "unique_id": "b", "answer": ["2"]}) + "\n")
+    with pytest.raises(DataError) as caught:
+        load_problems(spec, data)
+    assert (
+        str(caught.value)
+        == "task math500: math500.jsonl row 2: field 'answer' is list, expected text or a number"
+    )
+    data.write_text(json.dumps({k: v for k, v in good.items() if k != "unique_id"}) + "\n")
+    with pytest.raises(DataError, match=r"row 1: missing field 'unique_id'; fields present: answer, level"):
+        load_problems(spec, data)
+    data.write_text(json.dumps(good) + "\n")
+    [problem] = load_problems(spec, data).problems
+    assert problem == Problem("test/a/1.json", "1+1?", "2", meta={"subject": "Algebra", "level": 1})
+
+
+def test_a_relative_bundled_file_is_read_beside_its_task_file_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "plugins"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "rows.jsonl").write_text('{"id": "q1", "problem": "2+2?", "answer": 4}\n')
+    (folder / "arith.py").write_text(
+        "from harness.scoring.math import GSM8K_GRADER\n"
+        "from harness.types import DatasetSource, FieldSpec, TaskSpec\n"
+        "TASK = TaskSpec(name='arith', version='1', description='d',\n"
+        "    source=DatasetSource(hub_id=None, bundled_file='data/rows.jsonl'), to_problem=FieldSpec(),\n"
+        "    prompt_template='{problem}', grader=GSM8K_GRADER)\n"
+    )
+    spec = discover([folder]).get("arith")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data").mkdir()  # a same-named file under the working folder must not be read instead
+    (elsewhere / "data" / "rows.jsonl").write_text('{"id": "wrong", "problem": "?", "answer": 0}\n')
+    monkeypatch.chdir(elsewhere)
+    [problem] = load_problems(spec).problems
+    assert (problem.id, problem.answer) == ("q1", "4")
+    (folder / "data" / "rows.jsonl").unlink()
+    with pytest.raises(DataError, match=f"data file {folder / 'data' / 'rows.jsonl'} does not exist"):
+        load_problems(spec)

@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from harness.data import load_problems
 from harness.registry import discover
+from harness.types import Completion
 from tests.plugin_package import install_plugin, plugin_env
+
+from .conftest import REPO
 
 HARNESS = [sys.executable, "-m", "harness.cli"]
 
+# The data file is named relative to the module: found inside the installed package whatever the cwd.
 PLUGIN_MODULE = """
-from harness.types import DatasetSource, Grader, Problem, Score, TaskSpec, Verdict
+from harness.types import DatasetSource, FieldSpec, Grader, Score, TaskSpec, Verdict
 
 
 def score_exact(problem, completion):
@@ -24,16 +29,12 @@ def score_exact(problem, completion):
     return Score(problem.id, completion.sample_index, verdict, said)
 
 
-def to_problem(row, index):
-    return Problem(id=row["key"], prompt=row["q"], answer=row["a"])
-
-
 TASKS = [TaskSpec(
     name="capitals",
     version="3",
     description="capital cities (a third-party plugin)",
-    source=DatasetSource(hub_id=None, bundled_file=__file__.replace("__init__.py", "capitals.jsonl")),
-    to_problem=to_problem,
+    source=DatasetSource(hub_id=None, bundled_file="capitals.jsonl"),
+    to_problem=FieldSpec(id="key", problem="q", answer="a"),
     prompt_template="What is the capital of {problem}?",
     grader=Grader("exact", "1", score_exact),
     problem_count=2,
@@ -66,7 +67,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_builtin_tasks_come_through_the_entry_point_group() -> None:
     registry = discover()
     assert {"aime24", "aime25", "math500", "gsm8k", "sample-math"} <= set(registry.tasks)
-    assert registry.tasks["aime24"].origin.startswith("entry point aime (tasks.aime:TASKS)")
+    assert registry.tasks["aime24"].origin.startswith("entry point aime (harness.tasks.aime:TASKS)")
 
 
 def test_installed_plugin_is_listed_and_broken_one_reported(plugin_site: Path) -> None:
@@ -94,6 +95,7 @@ def test_installed_plugin_is_evaluated_by_harness_run(plugin_site: Path, tmp_pat
     )
     subprocess.run(
         [*HARNESS, "run", str(config), "--no-progress"],
+        cwd=tmp_path,
         env=plugin_env(plugin_site),
         capture_output=True,
         text=True,
@@ -126,3 +128,32 @@ def test_task_folder_plugins_and_failures(tmp_path: Path) -> None:
 def test_unknown_task_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match=r"unknown task 'nope'.*aime24"):
         discover().get("nope")
+
+
+def readme_plugin_example() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Writing a task plugin") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_plugin_example_loads_its_bundled_rows_and_grades(tmp_path: Path) -> None:
+    folder = tmp_path / "my_tasks"
+    folder.mkdir()
+    (folder / "algebra.py").write_text(readme_plugin_example(), encoding="utf-8")
+    rows = [
+        {"id": "lin-1", "question": "If 2x = 6, what is x?", "answer": 3, "topic": "linear"},
+        {"id": "quad-1", "question": "x^2 = 4 and x > 0; x?", "answer": " 2 ", "topic": None},
+    ]
+    (folder / "algebra.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    registry = discover([folder])
+    assert registry.failures == []
+    spec = registry.get("my-algebra")
+    loaded = load_problems(spec)  # the working folder is the repository, not my_tasks/
+    assert loaded.source["file"] == "algebra.jsonl"
+    got = [(p.id, p.prompt, p.answer, dict(p.meta)) for p in loaded.problems]
+    assert got == [
+        ("lin-1", "If 2x = 6, what is x?", "3", {"topic": "linear"}),
+        ("quad-1", "x^2 = 4 and x > 0; x?", "2", {}),
+    ]
+    said = Completion("my-algebra", "lin-1", 0, "so x = \\boxed{3}", 9, "stop")
+    assert spec.grader.score(loaded.problems[0], said).correct

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.leaderboard import build_leaderboard
+from harness.reporting.leaderboard import build_leaderboard
 from harness.results import (
     InconsistentScoreFileError,
     check_score_file,
@@ -19,7 +19,7 @@ from harness.results import (
     read_score_file,
 )
 from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
-from tests.test_leaderboard import write_result
+from tests.reporting.score_files import write_result
 
 HARNESS = [sys.executable, "-m", "harness.cli"]
 R, W = True, False

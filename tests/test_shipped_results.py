@@ -6,9 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from harness.leaderboard import build_leaderboard
-from harness.leaderboard_export import render_markdown
-from harness.reference_rows import load_reference_rows
+from harness.reporting.leaderboard import build_leaderboard
+from harness.reporting.leaderboard_export import render_markdown
+from harness.reporting.reference_rows import load_reference_rows
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"

@@ -30,7 +30,7 @@ import _candidate
 import _confine
 import _judge
 from _prelude import PRELUDE
-from _supervise import Workspace, run_test
+from _supervise import Control, Workspace, run_test
 
 _HEADER = struct.Struct(">II")
 MAX_CODE_CHARS = 1 << 20
@@ -154,17 +154,21 @@ def supervise(ctl: int, res: int, base: dict[str, Any], caps: dict[str, bool]) -
     sys.path.extend(job.get("site_packages") or [])  # started with -S; see sandbox._runner_command
     workspace = Workspace(job, caps)
     workspace.enter()
+    control = Control(ctl, read_frame)
     try:
         if len(job["code"]) > MAX_CODE_CHARS:
             raise ValueError(f"the solution is longer than {MAX_CODE_CHARS} characters")
         code = compile(job["code"], "<solution>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         write_frame(res, {"event": "compiled", "ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        control.drain()  # the tests the harness sent before it knew
+        write_frame(res, {"event": "cleaned"})
         return 0
     write_frame(res, {"event": "compiled", "ok": True})
-    while (received := read_frame(ctl)) is not None and not received[0].get("stop"):
-        meta, blob = run_test(job, code, base, received[0], workspace, _candidate, _judge)
-        write_frame(res, meta, blob)
+    while (test := control.next_test()) is not None:
+        meta, blob = run_test(job, code, base, test, workspace, _candidate, _judge, control)
+        if not control.aborted:  # else the harness has its verdict and reads only up to "cleaned"
+            write_frame(res, meta, blob)
     write_frame(res, {"event": "cleaned"})
     return 0
 

@@ -20,6 +20,7 @@ import select
 import shutil
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,40 @@ class Workspace:
         os.chdir(WORK)
 
 
+class Control:
+    """The harness's frames to this supervisor, read ahead while a test runs.
+
+    The harness sends the next test before it has compared the last one (so the two overlap), and
+    `{"stop": true}` after the last; `{"abort": true}` when a result decided the verdict, which ends
+    the test in progress at once. End of input counts as an abort.
+    """
+
+    def __init__(self, fd: int, read_frame: Any) -> None:
+        self.fd = fd
+        self._read_frame = read_frame
+        self._queue: deque[dict[str, Any]] = deque()
+        self.aborted = False
+
+    def read(self) -> None:
+        """Take one frame from the harness (the caller saw the descriptor readable, or must wait)."""
+        frame = self._read_frame(self.fd)
+        meta = frame[0] if frame is not None else {"stop": True, "abort": True}
+        self.aborted = self.aborted or bool(meta.get("abort"))
+        self._queue.append(meta)
+
+    def next_test(self) -> dict[str, Any] | None:
+        """The next test to run, or None once the harness said stop (or abort, or went away)."""
+        if not self._queue and not self.aborted:
+            self.read()
+        meta = self._queue.popleft() if self._queue else {"stop": True}
+        return None if meta.get("stop") or self.aborted else meta
+
+    def drain(self) -> None:
+        """Read and ignore the harness's frames until its stop (after a compile error)."""
+        while self.next_test() is not None:
+            pass
+
+
 @dataclass
 class Ended:
     status: int  # as from waitpid
@@ -122,9 +157,11 @@ def _tail(fd: int, limit: int) -> bytes:
 
 def run_test(
     job: dict[str, Any], code: Any, base: dict[str, Any], test: dict[str, Any], workspace: Workspace,
-    candidate: Any, judge: Any,
+    candidate: Any, judge: Any, control: Control,
 ) -> tuple[dict[str, Any], bytes]:  # fmt: skip
-    """Run one test; the result frame's meta and blob (the output or return value to compare)."""
+    """Run one test; the result frame's meta and blob (the output or return value to compare).
+
+    An abort from the harness while it runs ends it (the caller then sends no result)."""
     workspace.renew()
     mode, limits = job["mode"], job["limits"]
     stdin = _memfd("stdin", test["input"].encode() if mode == "stdio" else b"")
@@ -161,7 +198,7 @@ def run_test(
     for fd in theirs:
         os.close(fd)
     try:
-        ended, reason = _watch(cand_pid, judge_pid, float(limits["cpu_s"]), float(limits["wall_s"]))
+        ended, reason = _watch(cand_pid, judge_pid, float(limits["cpu_s"]), float(limits["wall_s"]), control)
         wall = time.monotonic() - start
         leftovers = _clean_up(workspace.uid, workspace.judge_uid)
         return _classify(job, ended[cand_pid], ended.get(judge_pid or -1), reason, wall, leftovers, ours)
@@ -176,7 +213,7 @@ _HARD_CAP_FACTOR = 4  # past this many wall guards a test ends whatever it does
 
 
 def _watch(
-    cand_pid: int, judge_pid: int | None, cpu_limit: float, wall_guard: float
+    cand_pid: int, judge_pid: int | None, cpu_limit: float, wall_guard: float, control: Control
 ) -> tuple[dict, str | None]:
     """Wait for the test's processes, ending any that passes the CPU limit, or all of them once they
     have been waiting (no CPU progress) past the wall-clock guard.
@@ -192,10 +229,19 @@ def _watch(
     try:
         while len(ended) < len(pidfds):
             waiting = {fd: pid for pid, fd in pidfds.items() if pid not in ended}
-            ready, _, _ = select.select(list(waiting), [], [], poll)
+            listen = [*waiting, control.fd] if not control.aborted else list(waiting)
+            ready, _, _ = select.select(listen, [], [], poll)
             for fd in ready:
+                if fd == control.fd:
+                    control.read()
+                    continue
                 _, status, usage = os.wait4(waiting[fd], 0)
                 ended[waiting[fd]] = Ended(status, usage.ru_utime + usage.ru_stime)
+            if control.aborted:
+                for pid in pidfds:
+                    if pid not in ended:
+                        _kill(pid)
+                reason = reason or "aborted"
             if judge_pid in ended and cand_pid not in ended:
                 _kill(cand_pid)  # the judge has decided; the candidate's part is over
             now, total_cpu = time.monotonic(), 0.0

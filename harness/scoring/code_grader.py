@@ -77,19 +77,41 @@ def _run_once(
     except RunnerLost as exc:
         raise _InfraError(str(exc)) from exc
     with runner:
+        feed = _TestFeed(runner, tests)
         try:
+            feed.top_up(0)  # on their way while the supervisor compiles
             compiled = runner.receive(60.0)[0]
         except RunnerLost as exc:
             runner.fail()  # no solution code has run yet, so the runner itself is suspect
             raise _InfraError(f"{exc}; runner stderr: {runner.stderr_tail()[-500:]}") from exc
         if not compiled.get("ok"):
             return CodeResult(Verdict.SYNTAX_ERROR, len(tests), 0, 0, compiled.get("error"))
-        return _run_tests(runner, tests, limits, compare)
+        return _run_tests(runner, feed, limits, compare)
 
 
-def _run_tests(
-    runner: FrameChannel, tests: Sequence[Mapping[str, Any]], limits: SandboxLimits, compare: Comparer
-) -> CodeResult:
+_AHEAD = 2  # tests in flight: the supervisor runs the next while the harness compares the last
+
+
+class _TestFeed:
+    """A solution's tests, sent to its supervisor a little ahead of their results, then `stop`.
+
+    Only the order of the results decides: a result after the first failure is never read, and the
+    supervisor is told to abort the test still running (SolutionChannel.close).
+    """
+
+    def __init__(self, runner: FrameChannel, tests: Sequence[Mapping[str, Any]]) -> None:
+        self.runner, self.tests, self.sent = runner, tests, 0
+
+    def top_up(self, results_read: int) -> None:
+        while self.sent < min(len(self.tests), results_read + _AHEAD):
+            self.runner.send({"input": self.tests[self.sent]["input"]})
+            self.sent += 1
+            if self.sent == len(self.tests):
+                self.runner.send({"stop": True})
+
+
+def _run_tests(runner: FrameChannel, feed: _TestFeed, limits: SandboxLimits, compare: Comparer) -> CodeResult:
+    tests = feed.tests
     total, passed, cpu = len(tests), 0, 0.0
     budget = cpu_budget(limits, total)
     flags: set[str] = set()
@@ -106,7 +128,7 @@ def _run_tests(
                 Verdict.TIMEOUT, index, f"{where}: CPU budget of {budget:g} s for the solution used up"
             )
         try:
-            runner.send({"input": test["input"]})
+            feed.top_up(index)
             # The runner enforces the limits itself; this wait only guards against a hung runner.
             meta, blob = runner.receive(limits.wall_s + 30.0)
         except RunnerLost as exc:

@@ -182,12 +182,28 @@ class FrameChannel:
     _buffer: bytearray
     max_blob: int = 64 * 1024 * 1024
 
+    send_timeout_s: float = 60.0
+
     def send(self, meta: dict[str, Any], blob: bytes = b"") -> None:
+        """Write one frame. While the runner's input is full, read what it sends back meanwhile: with
+        several frames in flight both sides may be writing at once, and neither may wait for the other.
+        """
         body = json.dumps(meta).encode()
         data = memoryview(_HEADER.pack(len(body), len(blob)) + body + blob)
+        deadline = time.monotonic() + self.send_timeout_s
         try:
             while data:
-                data = data[os.write(self._ctl, data) :]
+                try:
+                    data = data[os.write(self._ctl, data) :]
+                    continue
+                except BlockingIOError:
+                    pass
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RunnerLost(f"the code runner took no input for {self.send_timeout_s:.0f} s")
+                readable, _, _ = select.select([self._res], [self._ctl], [], left)
+                if readable:
+                    self._read_some()
         except OSError as exc:
             raise RunnerLost(f"the code runner stopped reading its input ({exc})") from exc
 
@@ -203,17 +219,27 @@ class FrameChannel:
                 raise RunnerLost(f"no answer from the code runner within {timeout_s:.1f} s", timed_out=True)
             ready, _, _ = select.select([self._res], [], [], left)
             if ready:
-                chunk = os.read(self._res, 1 << 20)
-                if not chunk:
-                    raise RunnerLost(f"the code runner ended ({self._ended()})")
-                self._buffer += chunk
+                self._read_some()
+
+    def _read_some(self) -> None:
+        chunk = os.read(self._res, 1 << 20)
+        if not chunk:
+            raise RunnerLost(f"the code runner ended ({self._ended()})")
+        self._buffer += chunk
+        self._check_header()
+
+    def _check_header(self) -> None:
+        """Refuse an oversized frame as soon as its header is in, before its body is read."""
+        if len(self._buffer) >= _HEADER.size:
+            meta_size, blob_size = _HEADER.unpack_from(self._buffer)
+            if meta_size > _MAX_META or blob_size > self.max_blob:
+                raise RunnerLost(f"the code runner sent an oversized frame ({meta_size} + {blob_size} bytes)")
 
     def _complete_frame(self) -> tuple[dict[str, Any], bytes] | None:
+        self._check_header()
         if len(self._buffer) < _HEADER.size:
             return None
         meta_size, blob_size = _HEADER.unpack_from(self._buffer)
-        if meta_size > _MAX_META or blob_size > self.max_blob:
-            raise RunnerLost(f"the code runner sent an oversized frame ({meta_size} + {blob_size} bytes)")
         end = _HEADER.size + meta_size + blob_size
         if len(self._buffer) < end:
             return None

@@ -176,21 +176,26 @@ class SolutionChannel(FrameChannel):
         self.uids = uids
         self.workdir = workdir
         self._ctl, self._res = ctl, res
+        os.set_blocking(ctl, False)  # send() reads results while the supervisor's input is full
         self._buffer = bytearray()
         self._stopped = False  # the supervisor was told there are no more tests
+        self._in_flight = 0  # tests sent whose results were not read
         self._lost = False  # a receive failed: the supervisor is gone or hung, do not wait for it again
         self.cold = False  # the runner serves only this solution and goes with it
 
     def send(self, meta: dict[str, Any], blob: bytes = b"") -> None:
         self._stopped = self._stopped or bool(meta.get("stop"))
         super().send(meta, blob)
+        self._in_flight += "input" in meta
 
     def receive(self, timeout_s: float) -> tuple[dict[str, Any], bytes]:
         try:
-            return super().receive(timeout_s)
+            frame = super().receive(timeout_s)
         except RunnerLost:
             self._lost = True
             raise
+        self._in_flight -= "status" in frame[0]
+        return frame
 
     def fail(self) -> None:
         """The runner did not serve this solution (no answer before any code ran): replace it."""
@@ -203,9 +208,12 @@ class SolutionChannel(FrameChannel):
         if self._lost:
             return False
         try:
-            if not self._stopped:
-                self.send({"stop": True})
-            while True:  # skip a test answer still in flight
+            if self._in_flight or not self._stopped:
+                # Tests still in flight after the verdict was decided: end the running one now. The
+                # supervisor may have finished and gone already; then "cleaned" is in the pipe.
+                with contextlib.suppress(RunnerLost):
+                    self.send({"stop": True, "abort": self._in_flight > 0})
+            while True:  # skip test answers still in flight
                 if self.receive(_CLEANUP_TIMEOUT_S)[0].get("event") == "cleaned":
                     return True
         except RunnerLost:

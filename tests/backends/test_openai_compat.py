@@ -134,7 +134,7 @@ def test_server_stopped_mid_run_fails_cleanly_after_yielding_finished_work() -> 
                 got.append(completion)
                 if len(got) == 2:
                     server.stop()
-        assert time.monotonic() - start < 60
+        assert time.monotonic() - start < 240  # it ends rather than hangs; generous for a loaded CI machine
     finally:
         server.stop()
     assert 2 <= len(got) < len(requests)

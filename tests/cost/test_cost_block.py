@@ -90,8 +90,8 @@ def test_hourly_price_counts_the_metered_gpus() -> None:
 def test_cost_block_of_a_real_generation_on_the_embedded_model() -> None:
     from harness.backends.hf import HFBackend
     from harness.data import load_problems
+    from harness.tasks.sample import SAMPLE_MATH
     from harness.types import ChatMessage, ModelSpec, Request, Sampling
-    from tasks.sample import SAMPLE_MATH
 
     settings = CostSettings(price_per_device_hour=0.10, price_source="example price for this test")
     meter = start_energy_meter(settings, backend="hf", device="cpu")  # model loading counts too

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.config import load_config
 from harness.pipeline import run
-from harness.report import format_score_file
+from harness.reporting.report import format_score_file
 from harness.results import read_samples, read_score_file
 from tests.test_pipeline import write_replay
 

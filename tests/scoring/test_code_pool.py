@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from harness.scoring import warm_runner
-from harness.scoring.code_pool import grade_many
+from harness.scoring.code_pool import expected_cost, grade_many
 from harness.types import Completion, Problem, Verdict
 
 ADD = Problem("add", "a+b", tests=({"input": "1 2", "output": "3"}, {"input": "5 5", "output": "10"}))
@@ -68,3 +68,26 @@ def test_an_exception_while_grading_one_sample_is_that_samples_verdict() -> None
     scores = grade_many(jobs, workers=2, progress=False)
     assert [s.verdict for s in scores] == [Verdict.PASSED, Verdict.INFRA_ERROR, Verdict.WRONG_ANSWER]
     assert "KeyError" in (scores[1].detail or "")
+
+
+def test_likely_long_solutions_are_graded_first_and_scores_keep_input_order() -> None:
+    def problem(difficulty: str | None, size: int) -> Problem:
+        meta = {"difficulty": difficulty} if difficulty else {}
+        return Problem(
+            f"{difficulty}-{size}", "", tests=({"input": "1" * size, "output": "1" * size},), meta=meta
+        )
+
+    problems = [problem("easy", 900), problem(None, 5), problem("hard", 1), problem("medium", 50)]
+    ranked = sorted(problems, key=expected_cost, reverse=True)
+    assert [p.id for p in ranked] == ["hard-1", "medium-50", "None-5", "easy-900"]
+    started: list[str] = []
+    echo = "import sys\nsys.stdout.write(sys.stdin.read())"
+    jobs = [
+        (p, Completion("t", p.id, i, f"```python\n{echo}\n```", 0, "stop")) for i, p in enumerate(problems)
+    ]
+    scores = grade_many(
+        jobs, workers=1, progress=False, on_result=lambda i, s, r: started.append(s.problem_id)
+    )
+    assert started == ["hard-1", "medium-50", "None-5", "easy-900"]  # one worker: done in the order started
+    assert [s.problem_id for s in scores] == [p.id for p in problems]
+    assert all(s.verdict == Verdict.PASSED for s in scores)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from harness.scoring.code_pool import grade_many
+from harness.tasks import humaneval, livecodebench, mbpp
 from harness.types import Completion, Verdict
-from tasks import humaneval, livecodebench, mbpp
 
 
 def read_jsonl(path: Path) -> list[dict]:

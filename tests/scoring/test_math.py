@@ -241,8 +241,8 @@ def test_graders_are_named_versioned_and_wired():
 
 def test_importing_the_scorers_pulls_in_no_heavy_libraries():
     code = (
-        "import sys, harness.scoring.math, harness.scoring.math_forms, tasks.amc, tasks.minerva_math, "
-        "tasks.olympiadbench; "
+        "import sys, harness.scoring.math, harness.scoring.math_forms, harness.tasks.amc, "
+        "harness.tasks.minerva_math, harness.tasks.olympiadbench; "
         "print(sorted(m for m in ('torch', 'transformers', 'math_verify', 'sympy') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.leaderboard import build_leaderboard, column_rank_intervals
+from harness.reporting.leaderboard import build_leaderboard, column_rank_intervals
 from harness.scoring.ranks import rank_intervals
 from harness.scoring.stats import StatsError
-from tests.test_leaderboard import write_result
+from tests.reporting.score_files import write_result
 
 
 def per_problem(counts: list[int], n: int) -> dict[str, tuple[int, int]]:

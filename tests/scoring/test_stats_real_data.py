@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.compare import mcnemar_exact_p, paired_t_interval
+from harness.reporting.compare import mcnemar_exact_p, paired_t_interval
 from harness.scoring.power import minimum_detectable_difference, paired_design
 from harness.scoring.ranks import rank_intervals
 from harness.scoring.stats import samples_needed, variance_split

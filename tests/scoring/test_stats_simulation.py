@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.compare import mcnemar_exact_p, paired_permutation_p, paired_t_interval
+from harness.reporting.compare import mcnemar_exact_p, paired_permutation_p, paired_t_interval
 from harness.scoring.metrics import _bootstrap_ci  # the score file's CI, as compute_metrics draws it
 from harness.scoring.power import (
     design_from_rates,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.scoring.tamper import FLAGS, scan, tampering_counts
+from harness.tasks import livecodebench
 from harness.types import Score, Verdict
-from tasks import livecodebench
 
 FLAGGED = {
     "import builtins\nbuiltins.exec = lambda *a: None\n": "builtins",

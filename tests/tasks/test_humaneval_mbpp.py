@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from harness.scoring.code_grader import score_code
+from harness.tasks.humaneval import HUMANEVAL
+from harness.tasks.mbpp import MBPP
 from harness.types import Completion, Verdict
-from tasks.humaneval import HUMANEVAL
-from tasks.mbpp import MBPP
 
 
 def test_humaneval_problem_and_a_model_style_reply(shared_data: Path) -> None:

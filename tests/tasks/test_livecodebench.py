@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.livecodebench import ERRATA, LIVECODEBENCH, decode_private_tests, select, to_problem
+from harness.tasks.livecodebench import ERRATA, LIVECODEBENCH, decode_private_tests, select, to_problem
 
 
 def rows(shared_data: Path) -> list[dict]:

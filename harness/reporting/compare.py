@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.leaderboard import protocol_differences
+from harness.protocol import protocol_differences
 from harness.results import ScoreFile
 from harness.scoring.power import minimum_detectable_difference, paired_design
 from harness.scoring.stats import t_quantile

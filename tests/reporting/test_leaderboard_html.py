@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from harness.leaderboard import build_leaderboard
-from harness.leaderboard_export import render_json, write_leaderboard
-from harness.leaderboard_html import chart_labels, render_html
-from harness.reference_rows import ReferenceRow
-from tests.test_leaderboard import PROTOCOL_B, write_result
+from harness.reporting.leaderboard import build_leaderboard
+from harness.reporting.leaderboard_export import render_json, write_leaderboard
+from harness.reporting.leaderboard_html import chart_labels, render_html
+from harness.reporting.reference_rows import ReferenceRow
+from tests.reporting.score_files import PROTOCOL_B, write_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -74,6 +74,8 @@ def test_page_is_self_contained_escaped_and_marked(board_dir: Path) -> None:
     assert page.count('class="mark version-mark"') == 1
     assert "greedy, n=1, max 256 new tokens; 4 problems (no options); grader exact v1" in page
     assert "temperature 0.6, top_p 0.95, n=2" in page
+    # Rank intervals in the column of three models; the model alone under protocol B has none.
+    assert page.count('<span class="rank"') == 3 and "Rank: the places in its column the data" in page
     # Reported figures sit in their own section, after the measured table, never inside it.
     board_table = page[page.index('<table id="board"') : page.index("</table>")]
     assert "Paper-Model" not in board_table
@@ -145,7 +147,7 @@ def test_page_loads_without_errors_or_requests(page_in_browser: tuple[Any, list[
     page, problems = page_in_browser
     assert problems == []
     assert page.title() == "Leaderboard"
-    assert page.locator("#reported td").first.text_content() == "Paper-Model <b>"
+    assert page.locator("#reported td").nth(1).text_content() == "Paper-Model <b>"  # after the id
 
 
 def test_clicking_headers_sorts_rows(page_in_browser: tuple[Any, list[str]]) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.plots import Point, efficiency_svg, problem_groups, score_bars_svg
-from tests.test_leaderboard import write_result
+from harness.reporting.plots import Point, efficiency_svg, problem_groups, score_bars_svg
+from harness.tasks.aime import aime_problem
+from tests.reporting.score_files import write_result
 
 
 def points() -> list[Point]:
@@ -49,7 +50,15 @@ def test_problem_groups_from_meta_ids_or_nothing() -> None:
     }
     dated = {"x": {"contest_date": "2024-08-03T00:00"}, "y": {"contest_date": "2024-09-01"}}
     assert problem_groups(["x", "y"], dated) == {"x": "2024-08", "y": "2024-09"}
-    assert problem_groups(["2024-I-1", "2024-II-15"]) == {"2024-I-1": "2024 I", "2024-II-15": "2024 II"}
+    # Ids are not parsed here: AIME's year and difficulty come from the task's metadata.
+    assert problem_groups(["2024-I-1", "2024-II-15"]) is None
+    aime = {
+        pid: aime_problem({"id": pid, "problem": "?", "answer": "1"}, 0).meta
+        for pid in ("2024-I-1", "2024-II-15")
+    }
+    assert problem_groups(["2024-I-1", "2024-II-15"], aime) == {
+        "2024-I-1": "problems 1-5", "2024-II-15": "problems 11-15",
+    }  # fmt: skip
     assert problem_groups(["add-1", "add-2", "mul-1", "mul-2"]) == {
         "add-1": "add", "add-2": "add", "mul-1": "mul", "mul-2": "mul",
     }  # fmt: skip
@@ -76,3 +85,18 @@ def test_show_plot_writes_a_png(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert default.returncode == 0 and score.with_suffix(".png").is_file()
+
+
+def test_show_plot_groups_aime_by_the_tasks_difficulty(tmp_path: Path, shared_data: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "results"
+    score = shipped / "smollm2-135m-instruct__aime24__fc2542b0fd8c.json"
+    target = tmp_path / "aime.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "show", str(score), "--plot", str(target),
+         "--data", str(shared_data / "aime24.jsonl")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "not grouped" not in done.stdout
+    width = int.from_bytes(target.read_bytes()[16:20], "big")
+    assert width > 1500  # three panels: the groups panel is drawn

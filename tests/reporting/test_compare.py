@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.compare import (
+from harness.reporting.compare import (
     ComparisonError,
     compare_scores,
     exact_sign_flip_p,
@@ -21,7 +21,7 @@ from harness.compare import (
 )
 from harness.results import read_score_file
 from harness.scoring.power import minimum_detectable_difference, paired_design
-from tests.test_leaderboard import PROTOCOL_A, PROTOCOL_B, write_result
+from tests.reporting.score_files import PROTOCOL_A, PROTOCOL_B, write_result
 
 R, W = True, False
 

@@ -11,8 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_text_atomic
-from harness.leaderboard import (
+from harness.reporting.frontier import (
+    CostPoint,
+    cost_frontiers,
+    frontier_markdown,
+    frontier_points,
+    point_json,
+)
+from harness.reporting.leaderboard import (
     LEADERBOARD_JSON_FORMAT,
+    RANK_LEVEL,
+    RANK_RESAMPLES,
+    RANK_SEED,
+    RANKS_EXPLAINED,
     Cell,
     ColumnKey,
     Leaderboard,
@@ -20,7 +31,8 @@ from harness.leaderboard import (
     describe_protocol,
     harness_version,
 )
-from harness.reference_rows import REPORTED_MARK, references_markdown
+from harness.reporting.reference_rows import REPORTED_MARK, references_markdown
+from harness.scoring.ranks import RankInterval
 
 BOARD_NAME = "leaderboard"
 FORMATS = ("md", "csv", "html", "json")
@@ -40,6 +52,8 @@ def render_markdown(lb: Leaderboard) -> str:
         "same column share a protocol and can be compared.",
         "",
     ]
+    if lb.ranks:
+        lines += [f"{RANKS_EXPLAINED[0].upper()}{RANKS_EXPLAINED[1:]}.", ""]
     if not lb.rows:
         lines.append(f"No score files found under {lb.results_dir}.")
     else:
@@ -48,11 +62,12 @@ def render_markdown(lb: Leaderboard) -> str:
         lines.append("| " + " | ".join(_md(h) for h in header) + " |")
         lines.append("|" + "---|" * len(header))
         for row in lb.rows:
-            cells = [lb.cells[(row, c)].text() if (row, c) in lb.cells else "–" for c in lb.columns]
+            cells = [_cell_text(lb, row, c) for c in lb.columns]
             tokens = lb.tokens_per_sample(row)
             values = [row.name, row.backend, row.dtype, row.revision[:12] or "–", *cells]
             values.append("–" if tokens is None else f"{tokens:.0f}")
             lines.append("| " + " | ".join(_md(v) for v in values) + " |")
+    lines += frontier_markdown(lb)
     lines += references_markdown(lb.references)
     if lb.notes:
         lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in lb.notes]
@@ -60,6 +75,14 @@ def render_markdown(lb: Leaderboard) -> str:
         lines += ["", "## Skipped files", ""]
         lines += [f"- {_rel(path, lb.results_dir)}: {_md(reason)}" for path, reason in lb.skipped]
     return "\n".join(lines) + "\n"
+
+
+def _cell_text(lb: Leaderboard, row: ModelKey, col: ColumnKey) -> str:
+    cell = lb.cells.get((row, col))
+    if cell is None:
+        return "–"
+    rank = lb.rank_text(row, col)
+    return cell.text() if rank is None else f"{cell.text()} · {rank}"
 
 
 def _rel(path: Path, folder: Path) -> str:
@@ -71,7 +94,8 @@ def _rel(path: Path, folder: Path) -> str:
 
 _CSV_FIELDS = [
     "model", "backend", "revision", "dtype", "task", "task_version", "protocol_hash", "column",
-    "accuracy", "ci95_low", "ci95_high", "n_problems", "samples_per_problem", "n_samples",
+    "accuracy", "ci95_low", "ci95_high", "rank", "rank_best", "rank_worst",
+    "n_problems", "samples_per_problem", "n_samples",
     "generated_tokens", "tokens_per_sample", "wall_seconds", "created_at", "run_id", "score_file",
 ]  # fmt: skip
 
@@ -81,6 +105,26 @@ def _k_sort(name: str) -> tuple[str, int]:
     return kind, int(k)
 
 
+def _rank_fields(interval: RankInterval | None) -> dict[str, int]:
+    """The CSV's rank columns: empty for a model alone in its column."""
+    if interval is None:
+        return {}
+    return {"rank": interval.rank, "rank_best": interval.best, "rank_worst": interval.worst}
+
+
+def _rank_json(interval: RankInterval | None) -> dict[str, int] | None:
+    if interval is None:
+        return None
+    return {"observed": interval.rank, "best": interval.best, "worst": interval.worst}
+
+
+def _csv_cost(point: CostPoint | None) -> dict[str, Any]:
+    """Cost columns of one CSV line: unknown amounts stay empty, never 0."""
+    if point is None:
+        return {}
+    return {k: ("" if v is None else v) for k, v in point_json(point).items()}
+
+
 def render_csv(lb: Leaderboard) -> str:
     """One row per (model, column) with numbers as numbers (accuracy as a fraction, not a percent)."""
     k_fields = sorted(
@@ -88,9 +132,13 @@ def render_csv(lb: Leaderboard) -> str:
         key=_k_sort,
     )
     # Reported figures add their own columns only when there are some, so plain boards keep their shape.
-    ref_fields = ["kind", "metric", "source"] if lb.references else []
+    ref_fields = ["kind", "metric", "source", "reference_id"] if lb.references else []
+    # So do the cost frontier's, once some score file has a cost block.
+    frontier = frontier_points(lb)
+    cost_fields = list(point_json(next(iter(frontier.values())))) if frontier else []
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS + k_fields + ref_fields, lineterminator="\n")
+    fields = _CSV_FIELDS + k_fields + cost_fields + ref_fields
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in lb.rows:
         for col in lb.columns:
@@ -103,6 +151,7 @@ def render_csv(lb: Leaderboard) -> str:
                 "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
                 "task": col.task, "task_version": col.version, "protocol_hash": col.protocol_hash,
                 "column": lb.column_labels[col], "accuracy": cell.accuracy, "ci95_low": lo, "ci95_high": hi,
+                **_rank_fields(lb.ranks.get((row, col))),
                 "n_problems": cell.n_problems, "samples_per_problem": cell.samples_per_problem,
                 "n_samples": cell.n_samples, "generated_tokens": cell.generated_tokens,
                 "tokens_per_sample": cell.generated_tokens / cell.n_samples,
@@ -110,11 +159,12 @@ def render_csv(lb: Leaderboard) -> str:
                 "run_id": cell.record.run_id, "score_file": _rel(cell.path, lb.results_dir),
                 **{k: m[k] for k in k_fields if k in m},
                 **({"kind": "measured", "metric": "accuracy"} if ref_fields else {}),
+                **_csv_cost(frontier.get((row, col))),
             })  # fmt: skip
     for ref in lb.references:
         writer.writerow({
             "model": ref.model, "task": ref.task or "", "column": ref.benchmark, "accuracy": ref.value / 100,
-            "kind": REPORTED_MARK, "metric": ref.metric, "source": ref.citation,
+            "kind": REPORTED_MARK, "metric": ref.metric, "source": ref.citation, "reference_id": ref.id,
         })  # fmt: skip
     return out.getvalue()
 
@@ -126,6 +176,7 @@ def _cell_json(lb: Leaderboard, row: ModelKey, col: ColumnKey, cell: Cell) -> di
         "model": row.name, "backend": row.backend, "revision": row.revision, "dtype": row.dtype,
         "column": lb.column_labels[col], "protocol_hash": col.protocol_hash,
         "accuracy": cell.accuracy, "ci95": [lo, hi], "n_problems": cell.n_problems,
+        "rank": _rank_json(lb.ranks.get((row, col))),
         "samples_per_problem": cell.samples_per_problem, "generated_tokens": cell.generated_tokens,
         "tokens_per_sample": cell.generated_tokens / cell.n_samples,
         "wall_seconds": cell.record.cost["wall_seconds"], "harness_version": harness_version(cell),
@@ -137,6 +188,27 @@ def _cell_json(lb: Leaderboard, row: ModelKey, col: ColumnKey, cell: Cell) -> di
 
 def _identity(row: ModelKey) -> dict[str, str]:
     return {"backend": row.backend, "revision": row.revision, "dtype": row.dtype}
+
+
+def _frontier_json(lb: Leaderboard) -> dict[str, Any]:
+    """`cost_frontier`: per column, each model's cost per problem and frontier marks (absent without
+    any cost block, so boards of older score files keep their shape)."""
+    frontiers = cost_frontiers(lb)
+    if not frontiers:
+        return {}
+    return {
+        "cost_frontier": [
+            {
+                "column": lb.column_labels[f.column],
+                "protocol_hash": f.column.protocol_hash,
+                "points": [
+                    {"model": p.row.name, **_identity(p.row), "accuracy": p.accuracy, **point_json(p)}
+                    for p in f.points
+                ],
+            }
+            for f in frontiers
+        ]
+    }
 
 
 def render_json(lb: Leaderboard) -> str:
@@ -158,6 +230,14 @@ def render_json(lb: Leaderboard) -> str:
         "cells": [
             _cell_json(lb, r, c, lb.cells[(r, c)]) for r in lb.rows for c in lb.columns if (r, c) in lb.cells
         ],
+        "rank_intervals": {
+            "level": RANK_LEVEL,
+            "resamples": RANK_RESAMPLES,
+            "seed": RANK_SEED,
+            "resampled": "problems",
+            "explained": RANKS_EXPLAINED,
+        },
+        **_frontier_json(lb),
         "reported": [
             {"kind": REPORTED_MARK, **asdict(ref), "citation": ref.citation} for ref in lb.references
         ],
@@ -189,7 +269,7 @@ def write_leaderboard(lb: Leaderboard, out: Path, formats: Sequence[str] = ("md"
 
 def _render(lb: Leaderboard, fmt: str) -> str:
     if fmt == "html":
-        from harness.leaderboard_html import render_html  # the page builder is only needed for html
+        from harness.reporting.leaderboard_html import render_html  # the page builder is only needed for html
 
         return render_html(lb)
     renderers = {"md": render_markdown, "csv": render_csv, "json": render_json}

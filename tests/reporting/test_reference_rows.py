@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.reference_rows import ReferenceRowsError, load_reference_rows
-from tests.test_leaderboard import write_result
+from harness.reporting.reference_rows import ReferenceRowsError, load_reference_rows
+from tests.reporting.score_files import write_result
 
-SHIPPED = Path(__file__).resolve().parents[1] / "results" / "reference_rows.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "results" / "reference_rows.yaml"
 
+M = "metric: pass@1"
 GOOD = """references:
   - model: Some-Model
     benchmark: AIME 2024
@@ -57,6 +58,11 @@ def test_shipped_figures_are_the_published_ones() -> None:
         (("metric: pass@1", "metric: pass@1\n    score: 3"), r"unknown keys \['score'\]"),
         (("references:", "rows:"), r"expected a top-level 'references:' list"),
         (("title: A paper", "title: [unclosed"), r"is not valid YAML"),
+        ((M, M + "\n    id: Some Id"), r"'id' 'Some Id' must be lower case letters"),
+        ((M, M + "\n    protocol: {n: 4}"), r"\.protocol: 'stated_in' must be non-empty"),
+        ((M, M + "\n    protocol: {n: 4.5, stated_in: x}"), r"'n' must be a whole number ≥ 0, got 4.5"),
+        ((M, M + "\n    protocol: {seed: 1, stated_in: x}"), r"unknown keys \['seed'\]"),
+        ((M, M + "\n    protocol: {prompt_template: 'Q', stated_in: x}"), r"'prompt_template' must contain"),
     ],
 )  # fmt: skip
 def test_loader_names_the_file_and_the_entry(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -65,6 +71,31 @@ def test_loader_names_the_file_and_the_entry(tmp_path: Path, change: tuple[str, 
     with pytest.raises(ReferenceRowsError, match=message) as info:
         load_reference_rows(path)
     assert str(info.value).startswith(str(path))
+
+
+def test_ids_are_stable_unique_and_protocols_say_only_what_is_stated(tmp_path: Path) -> None:
+    shipped = {row.id: row for row in load_reference_rows(SHIPPED)}
+    assert len(shipped) == 18 and "r1-distill-qwen-7b-aime24-cons64" in shipped
+    # The V3 figures come from a chart that states no protocol; the R1 paper's figures have one.
+    assert shipped["v3-0324-aime24-pass1"].protocol is None
+    r1 = shipped["r1-distill-llama-70b-aime24-pass1"].protocol
+    assert r1 is not None and (r1.temperature, r1.top_p, r1.max_new_tokens, r1.n) == (0.6, 0.95, 32768, 64)
+    assert r1.system_prompt is None and "system_prompt" in r1.stated  # "no system prompt" is stated
+    lcb = shipped["r1-lcb-pass1"].protocol
+    assert lcb is not None and lcb.prompt_template is None and "prompt_template" not in lcb.stated
+    assert dict(lcb.task_options) == {"start_date": "2024-08-01", "end_date": "2025-01-31"}
+    path = tmp_path / "refs.yaml"
+    path.write_text(GOOD)
+    [row] = load_reference_rows(path)
+    assert row.id == "some-model-aime-2024-pass-1"  # without an id: model, task or benchmark, metric
+    twice = GOOD + GOOD.removeprefix("references:\n").replace("pass@1", "cons@8")
+    path.write_text(
+        twice.replace("metric: pass@1", "metric: pass@1\n    id: x").replace(
+            "metric: cons@8", "metric: cons@8\n    id: x"
+        )
+    )
+    with pytest.raises(ReferenceRowsError, match=r"references\[1\] repeats the id 'x'; ids must be unique"):
+        load_reference_rows(path)
 
 
 def test_repeated_figure_is_refused(tmp_path: Path) -> None:

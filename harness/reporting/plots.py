@@ -8,14 +8,16 @@ one self-contained file and the leaderboard works without matplotlib. The PNG fi
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.results import SampleRow, ScoreFile, read_samples
+from harness.types import Verdict
 
 # Charts are drawn 440 px wide so three sit side by side on a 1400 px page; the label room grows with the
 # labels up to LABEL_CHARS characters (longer ones are cut; the full label is in the tooltip).
@@ -37,6 +39,9 @@ class Point:
     ci95: tuple[float, float]
     tokens_per_sample: float
     seconds_per_problem: float
+    # Per problem, from the score file's cost block (reporting/frontier.py); None when unknown.
+    joules_per_problem: float | None = None
+    money_per_problem: float | None = None
 
 
 def _esc(text: object) -> str:
@@ -96,8 +101,7 @@ def _nice_max(value: float) -> float:
     """A round axis end at or above value (1, 2, 5 × a power of ten)."""
     if value <= 0:
         return 1.0
-    scale = 10 ** len(str(int(value)))
-    scale /= 10
+    scale = 10.0 ** math.floor(math.log10(value))  # below 1 too: money per problem is often cents
     for step in (1, 2, 5, 10):
         if step * scale >= value:
             return float(step * scale)
@@ -105,9 +109,18 @@ def _nice_max(value: float) -> float:
 
 
 def efficiency_svg(
-    points: Sequence[Point], title: str, x_field: str, x_label: str, description: str | None = None
+    points: Sequence[Point],
+    title: str,
+    x_field: str,
+    x_label: str,
+    description: str | None = None,
+    frontier: Collection[str] = (),
+    x_format: str = ".1f",
 ) -> str:
-    """Accuracy (with CI) against a cost per model: tokens per sample or seconds per problem."""
+    """Accuracy (with CI) against a cost per model: tokens per sample, seconds, joules or money per problem.
+
+    Points whose labels are in `frontier` are drawn filled and joined by a line (the cost frontier).
+    """
     width, height, left, top, bottom = CHART_WIDTH, 280, 48, 28, 40
     right = max(_label_room(points), 30)  # the labels sit right of their points
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -140,21 +153,23 @@ def efficiency_svg(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" class="axis" text-anchor="middle">'
         f"{_esc(x_label)}</text>"
     )
+    on_front = sorted((p for p in points if p.label in frontier), key=lambda p: getattr(p, x_field))
+    if len(on_front) > 1:
+        line = " ".join(f"{sx(getattr(p, x_field)):.1f},{sy(p.accuracy):.1f}" for p in on_front)
+        parts.append(f'<polyline points="{line}" class="frontier-line"/>')
     for p in sorted(points, key=lambda p: p.label):
         x, y = sx(getattr(p, x_field)), sy(p.accuracy)
-        tip = f"{p.label}: {100 * p.accuracy:.1f}% at {getattr(p, x_field):.1f} {x_label}"
+        front = p.label in frontier
+        tip = f"{p.label}: {100 * p.accuracy:.1f}% at {getattr(p, x_field):{x_format}} {x_label}"
+        tip += " (on the cost frontier)" if front else ""
         parts += [
             f"<g><title>{_esc(tip)}</title>",
             f'<line x1="{x:.1f}" y1="{sy(p.ci95[0]):.1f}" x2="{x:.1f}" y2="{sy(p.ci95[1]):.1f}" class="ci"/>',
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="dot"/>',
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="dot{" frontier" if front else ""}"/>',
             f'<text x="{x + 7:.1f}" y="{y - 5:.1f}" class="label">{_esc(short_label(p.label))}</text></g>',
         ]
     parts.append("</svg>")
     return "".join(parts)
-
-
-_AIME_ID = re.compile(r"^(\d{4})-(I{1,2})-\d+$")
-_GOOD_VERDICTS = ("correct", "passed")
 
 
 def problem_groups(
@@ -162,9 +177,9 @@ def problem_groups(
 ) -> dict[str, str] | None:
     """problem id -> group (difficulty, level, year...) when the problems carry one, else None.
 
-    Meta fields are preferred; AIME-style ids (2024-I-3) give the year and part; ids with a prefix
-    (add-1, mul-2) give the prefix when that makes a few groups of several problems on average.
-    None means there is nothing to group by.
+    The metadata the task set on its problems comes first (reporting/problem_meta.py); without it, ids
+    with a prefix (add-1, mul-2) give the prefix when that makes a few groups of several problems on
+    average. None means there is nothing to group by.
     """
     meta = problem_meta or {}
     for key in ("difficulty", "level", "year", "contest_date"):
@@ -173,9 +188,6 @@ def problem_groups(
             if key == "contest_date":
                 return {pid: str(v)[:7] for pid, v in values.items()}  # by month
             return {pid: str(v) for pid, v in values.items()}
-    matches = {pid: _AIME_ID.match(pid) for pid in problem_ids}
-    if all(matches.values()):
-        return {pid: f"{m.group(1)} {m.group(2)}" for pid, m in matches.items() if m}
     prefixes = {pid: re.split(r"[-_/]", pid, maxsplit=1)[0] for pid in problem_ids}
     counts = Counter(prefixes.values())
     if (
@@ -205,7 +217,7 @@ def _group_panel(ax: Any, per_problem: Mapping[str, Sequence[int]], groups: Mapp
 
 def _verdict_panel(ax: Any, counts: Mapping[str, int]) -> None:
     names = [v for v, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c]
-    colours = ["#5cb85c" if v in _GOOD_VERDICTS else "#d9534f" for v in names]
+    colours = ["#5cb85c" if Verdict.name_counts_as_correct(v) else "#d9534f" for v in names]
     ax.barh(range(len(names)), [counts[v] for v in names], color=colours)
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()

@@ -13,13 +13,26 @@ File format (YAML), a top-level `references` list; each entry:
     source: {title: "...", url: "https://arxiv.org/abs/2501.12948", where: "Table 4"}
     task: aime24                           # optional: the harness task it corresponds to
     note: "..."                            # optional: anything a reader must know
+    id: r1-aime24-pass1                    # optional: a stable id (default: model, task, metric slugged)
+    protocol:                              # optional: how the figure was produced, where the source says
+      temperature: 0.6                     # each key only when the source states it
+      top_p: 0.95
+      max_new_tokens: 32768
+      n: 64                                # samples per problem
+      prompt_template: "{problem}\n..."    # the user prompt; {problem} is the problem
+      system_prompt: null                  # null: the source says no system prompt
+      task_options: {start_date: "2024-08-01"}   # e.g. a LiveCodeBench window
+      stated_in: "where the source states this protocol"
+
+`harness reproduce ID --model ...` (reporting/reproduce.py) runs a row's protocol and compares.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +40,27 @@ DEFAULT_FILE_NAME = "reference_rows.yaml"
 REPORTED_MARK = "reported, not measured"
 
 _REQUIRED = ("model", "benchmark", "metric", "value", "source")
-_OPTIONAL = ("task", "note")
+_OPTIONAL = ("task", "note", "id", "protocol")
 _SOURCE_KEYS = ("title", "url", "where")
+_PROTOCOL_NUMBERS = {"temperature": float, "top_p": float, "max_new_tokens": int, "n": int}
+_PROTOCOL_TEXTS = ("prompt_template", "system_prompt")
+_PROTOCOL_KEYS = (*_PROTOCOL_NUMBERS, *_PROTOCOL_TEXTS, "task_options", "stated_in")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class ReportedProtocol:
+    """The settings a source says its figure was produced with; None where it does not say."""
+
+    stated_in: str
+    temperature: float | None = None
+    top_p: float | None = None
+    max_new_tokens: int | None = None
+    n: int | None = None
+    prompt_template: str | None = None
+    system_prompt: str | None = None
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+    stated: tuple[str, ...] = ()  # which keys the source states (system_prompt None may be stated)
 
 
 class ReferenceRowsError(ValueError):
@@ -46,6 +78,8 @@ class ReferenceRow:
     source_where: str | None  # table or section inside the source
     task: str | None = None
     note: str | None = None
+    id: str = ""  # stable id; load_reference_rows fills in the default
+    protocol: ReportedProtocol | None = None
 
     @property
     def citation(self) -> str:
@@ -79,6 +113,47 @@ def _source(entry: Mapping[str, Any], where: str) -> tuple[str, str, str | None]
     return title, url, _text(source, "where", f"{where}.source", required=False)
 
 
+def _protocol(raw: Any, where: str) -> ReportedProtocol:
+    if not isinstance(raw, Mapping):
+        raise ReferenceRowsError(f"{where}: 'protocol' must be a mapping, got {raw!r}")
+    unknown = sorted(set(raw) - set(_PROTOCOL_KEYS))
+    if unknown:
+        raise ReferenceRowsError(f"{where}.protocol: unknown keys {unknown}; allowed: {list(_PROTOCOL_KEYS)}")
+    stated_in = _text(raw, "stated_in", f"{where}.protocol")
+    values: dict[str, Any] = {}
+    for key, kind in _PROTOCOL_NUMBERS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value < 0
+            or kind(value) != value
+        ):
+            what = "whole number" if kind is int else "number"
+            raise ReferenceRowsError(f"{where}.protocol: '{key}' must be a {what} ≥ 0, got {value!r}")
+        values[key] = kind(value)
+    for key in _PROTOCOL_TEXTS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ReferenceRowsError(f"{where}.protocol: '{key}' must be text or null, got {value!r}")
+        values[key] = value
+    template = values.get("prompt_template")
+    if template is not None and "{problem}" not in template:
+        raise ReferenceRowsError(f"{where}.protocol: 'prompt_template' must contain {{problem}}")
+    options = raw.get("task_options") or {}
+    if not isinstance(options, Mapping):
+        raise ReferenceRowsError(f"{where}.protocol: 'task_options' must be a mapping, got {options!r}")
+    stated = tuple(key for key in _PROTOCOL_KEYS if key in raw and key != "stated_in")
+    return ReportedProtocol(str(stated_in), task_options=dict(options), stated=stated, **values)
+
+
+def default_id(model: str, task_or_benchmark: str, metric: str) -> str:
+    """`deepseek-r1-aime24-pass-1`: model, task (or benchmark) and metric, lower case, slugged."""
+    return re.sub(r"[^a-z0-9.]+", "-", f"{model} {task_or_benchmark} {metric}".lower()).strip("-.")
+
+
 def _row(entry: Any, where: str) -> ReferenceRow:
     if not isinstance(entry, Mapping):
         raise ReferenceRowsError(f"{where}: expected a mapping with {', '.join(_REQUIRED)}; got {entry!r}")
@@ -93,16 +168,26 @@ def _row(entry: Any, where: str) -> ReferenceRow:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
         raise ReferenceRowsError(f"{label}: 'value' must be a percentage between 0 and 100, got {value!r}")
     title, url, source_where = _source(entry, label)
+    model, benchmark = str(_text(entry, "model", label)), str(_text(entry, "benchmark", label))
+    metric, task = str(_text(entry, "metric", label)), _text(entry, "task", label, required=False)
+    row_id = _text(entry, "id", label, required=False) or default_id(model, task or benchmark, metric)
+    if not _ID.match(row_id):
+        raise ReferenceRowsError(
+            f"{label}: 'id' {row_id!r} must be lower case letters, digits, '.', '_', '-'"
+        )
+    protocol = _protocol(entry["protocol"], label) if entry.get("protocol") is not None else None
     return ReferenceRow(
-        model=str(_text(entry, "model", label)),
-        benchmark=str(_text(entry, "benchmark", label)),
-        metric=str(_text(entry, "metric", label)),
+        model=model,
+        benchmark=benchmark,
+        metric=metric,
         value=float(value),
         source_title=title,
         source_url=url,
         source_where=source_where,
-        task=_text(entry, "task", label, required=False),
+        task=task,
         note=_text(entry, "note", label, required=False),
+        id=row_id,
+        protocol=protocol,
     )
 
 
@@ -124,11 +209,15 @@ def load_reference_rows(path: Path) -> tuple[ReferenceRow, ...]:
     except ReferenceRowsError as err:
         raise ReferenceRowsError(f"{path}: {err}") from None
     seen: set[tuple[str, str, str]] = set()
+    ids: set[str] = set()
     for i, row in enumerate(rows):
         key = (row.model, row.benchmark, row.metric)
         if key in seen:
             raise ReferenceRowsError(f"{path}: references[{i}] repeats {' / '.join(key)}; keep one figure")
+        if row.id in ids:
+            raise ReferenceRowsError(f"{path}: references[{i}] repeats the id {row.id!r}; ids must be unique")
         seen.add(key)
+        ids.add(row.id)
     return rows
 
 
@@ -147,11 +236,11 @@ def references_markdown(rows: Sequence[ReferenceRow]) -> list[str]:
         "Published by others under their own protocols; not produced by this harness and not comparable "
         "with the measured columns above.",
         "",
-        "| model | benchmark | metric | reported % | source |",
-        "|---|---|---|---|---|",
+        "| id | model | benchmark | metric | reported % | source |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        values = [row.model, row.benchmark, row.metric, f"{row.value:.1f}", row.citation]
+        values = [row.id, row.model, row.benchmark, row.metric, f"{row.value:.1f}", row.citation]
         lines.append("| " + " | ".join(_md(v) for v in values) + " |")
     return lines
 
@@ -167,7 +256,8 @@ def references_html(rows: Sequence[ReferenceRow]) -> str:
         where = f", {html.escape(row.source_where)}" if row.source_where else ""
         note = f"<br><small>{html.escape(row.note)}</small>" if row.note else ""
         body.append(
-            f"<tr><td>{html.escape(row.model)}</td><td>{html.escape(row.benchmark)}</td>"
+            f"<tr><td><code>{html.escape(row.id)}</code></td>"
+            f"<td>{html.escape(row.model)}</td><td>{html.escape(row.benchmark)}</td>"
             f"<td>{html.escape(row.metric)}</td><td class=num>{row.value:.1f}</td>"
             f'<td>{html.escape(row.source_title)}{where} (<a href="{html.escape(href)}">{link}</a>){note}'
             "</td></tr>"
@@ -176,7 +266,7 @@ def references_html(rows: Sequence[ReferenceRow]) -> str:
         f'<section id="reported"><h2>Reported figures <span class="reported">{REPORTED_MARK}</span></h2>'
         "<p>Published by others under their own protocols; not produced by this harness, not ranked and "
         "not comparable with the measured table.</p>"
-        '<table class="reported-table"><thead><tr><th>model</th><th>benchmark</th><th>metric</th>'
+        '<table class="reported-table"><thead><tr><th>id</th><th>model</th><th>benchmark</th><th>metric</th>'
         "<th>reported %</th><th>source</th></tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table></section>"

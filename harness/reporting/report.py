@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.compare import Comparison
 from harness.cost.block import describe_cost
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
+from harness.reporting.compare import Comparison
 from harness.results import SampleRow, ScoreFile
 from harness.scoring.stats import samples_needed, variance_split
 from harness.sharding import Shard

@@ -7,14 +7,24 @@ escaped: model names and task options are user input.
 
 from __future__ import annotations
 
-import html
 import statistics
 from collections import Counter
-from collections.abc import Sequence
 
-from harness.leaderboard import Cell, ColumnKey, Leaderboard, ModelKey, describe_protocol, harness_version
-from harness.plots import Point, efficiency_svg, score_bars_svg, short_label
-from harness.reference_rows import references_html
+from harness.reporting.frontier_html import frontier_section
+from harness.reporting.labels import chart_labels
+from harness.reporting.labels import esc as _esc
+from harness.reporting.labels import model_label as _model_label
+from harness.reporting.leaderboard import (
+    RANKS_EXPLAINED,
+    Cell,
+    ColumnKey,
+    Leaderboard,
+    ModelKey,
+    describe_protocol,
+    harness_version,
+)
+from harness.reporting.plots import Point, efficiency_svg, score_bars_svg
+from harness.reporting.reference_rows import references_html
 
 GRID_LIMIT = 60  # problems shown per grid; the most separating ones first
 
@@ -25,7 +35,7 @@ table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d6dae3;paddi
 thead th{background:#f1f3f8}th.sortable{cursor:pointer;user-select:none}
 th.sortable:hover{background:#e2e7f2}th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}td.num,td.score{text-align:right;white-space:nowrap}
-.ci,.n{color:#5b6475;font-size:12px}.missing{color:#9aa}.mark{color:#b3261e;font-weight:bold;cursor:help}
+.ci,.n,.rank{color:#5b6475;font-size:12px}.rank{cursor:help}.missing{color:#9aa}.mark{color:#b3261e;font-weight:bold;cursor:help}
 .banner{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px;margin:8px 0}
 .reported{background:#eef;border:1px dashed #88a;padding:1px 6px;font-size:12px;font-weight:normal}
 .proto{font-size:12px;color:#5b6475;font-weight:normal}
@@ -37,7 +47,10 @@ svg .title{font-weight:600;font-size:13px}
 svg .grid{stroke:#e6e8ef}svg .tick,svg .axis{font-size:11px;fill:#5b6475}
 svg .label{font-size:12px;paint-order:stroke;stroke:#fcfcfe;stroke-width:3px;stroke-linejoin:round}
 svg .value{font-size:12px}svg .bar{fill:#7aa6e0}svg .ci{stroke:#1d2430;stroke-width:1.5}
-svg .dot{fill:#d9534f}table.grid td{text-align:center;font-size:12px;min-width:34px}
+svg .dot{fill:#d9534f}svg .dot.frontier{fill:#1d7a3a}
+svg .frontier-line{fill:none;stroke:#1d7a3a;stroke-dasharray:4 3}
+.frontier-grid table{grid-column:1/-1}tr.on-frontier td{background:#eef7ef}
+table.grid td{text-align:center;font-size:12px;min-width:34px}
 table.grid th{font-size:12px;font-weight:normal}
 """
 
@@ -65,46 +78,6 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 """
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _identity_parts(row: ModelKey) -> dict[str, str]:
-    revision = row.revision.removeprefix("sha256:")[:10] or "no revision"
-    return {"name": row.name, "backend": row.backend, "dtype": row.dtype, "revision": revision}
-
-
-def _distinguishing(rows: Sequence[ModelKey], row: ModelKey, fields: Sequence[str]) -> list[str]:
-    """The parts of `row`'s identity, among `fields`, in which `rows` are not all alike."""
-    parts = _identity_parts(row)
-    return [parts[f] for f in fields if len({_identity_parts(r)[f] for r in rows}) > 1]
-
-
-def _model_label(lb: Leaderboard, row: ModelKey) -> str:
-    """The model name, plus what tells it apart (backend, dtype, revision) where two rows share a name."""
-    twins = [r for r in lb.rows if r.name == row.name]
-    if len(twins) == 1:
-        return row.name
-    return f"{row.name} ({', '.join(_distinguishing(twins, row, ('backend', 'dtype', 'revision')))})"
-
-
-def chart_labels(lb: Leaderboard) -> tuple[dict[ModelKey, str], list[tuple[str, str]]]:
-    """Labels for the charts, which have little room: only what tells the rows apart (say "hf · bfloat16"
-    and "llamacpp · Q4_1" for two engines of one model), and a legend from label to full identity
-    whenever a label is not simply the model's name. Where even that is too long to tell rows apart once
-    cut, the rows get short keys (M1, M2, ...) explained by the legend."""
-    fields = ("name", "backend", "dtype", "revision")
-    labels = {row: " · ".join(_distinguishing(lb.rows, row, fields)) or row.name for row in lb.rows}
-    if len({short_label(label) for label in labels.values()}) < len(labels):
-        labels = {row: f"M{i}" for i, row in enumerate(lb.rows, start=1)}
-    legend = [
-        (labels[row], f"{row.name} ({row.backend}, {row.dtype}, revision {_identity_parts(row)['revision']})")
-        for row in lb.rows
-        if labels[row] != row.name
-    ]
-    return labels, legend
-
-
 def _common_version(lb: Leaderboard) -> str | None:
     versions = Counter(harness_version(cell) for cell in lb.cells.values())
     return versions.most_common(1)[0][0] if versions else None
@@ -115,7 +88,7 @@ def _multi_protocol_tasks(lb: Leaderboard) -> set[str]:
     return {task for task, count in counts.items() if count > 1}
 
 
-def _score_td(cell: Cell | None, common_version: str | None) -> str:
+def _score_td(cell: Cell | None, common_version: str | None, rank: str | None = None) -> str:
     if cell is None:
         return '<td class="score missing" data-value="">–</td>'
     lo, hi = cell.ci95
@@ -125,10 +98,13 @@ def _score_td(cell: Cell | None, common_version: str | None) -> str:
             f' <span class="mark version-mark" title="produced by harness {_esc(harness_version(cell))}; '
             f'most cells by {_esc(common_version)}">†</span>'
         )
+    rank_span = ""
+    if rank is not None:
+        rank_span = f'<br><span class="rank" title="{_esc(RANKS_EXPLAINED)}">{_esc(rank)}</span>'
     return (
         f'<td class="score" data-value="{cell.accuracy:.6f}"><b>{100 * cell.accuracy:.1f}</b>{mark}<br>'
         f'<span class="ci">[{100 * lo:.1f}, {100 * hi:.1f}]</span> '
-        f'<span class="n">n={cell.n_problems}×{cell.samples_per_problem}</span></td>'
+        f'<span class="n">n={cell.n_problems}×{cell.samples_per_problem}</span>{rank_span}</td>'
     )
 
 
@@ -177,7 +153,7 @@ def _table(lb: Leaderboard) -> str:
             f'<td data-value="{_esc(row.backend)}">{_esc(row.backend)}</td>',
             f'<td data-value="{_esc(row.dtype)}">{_esc(row.dtype)}</td>',
             f'<td data-value="{_esc(row.revision)}">{_esc(row.revision[:12] or "–")}</td>',
-            *(_score_td(lb.cells.get((row, col)), common) for col in lb.columns),
+            *(_score_td(lb.cells.get((row, col)), common, lb.rank_text(row, col)) for col in lb.columns),
             f'<td class="num" data-value="{"" if tokens is None else f"{tokens:.3f}"}">'
             f"{'–' if tokens is None else f'{tokens:.0f}'}</td>",
         ]
@@ -322,7 +298,7 @@ def _notes(lb: Leaderboard) -> str:
 def render_html(lb: Leaderboard) -> str:
     """The whole page as one string (UTF-8, no external resources)."""
     if lb.rows:
-        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb)
+        main = _banners(lb) + _table(lb) + _protocols(lb) + _charts(lb) + frontier_section(lb)
         grids = "".join(_grid(lb, col) for col in lb.columns)
         main += f'<section id="grids"><h2>Problems by model (solved samples / n)</h2>{grids}</section>'
     else:
@@ -332,6 +308,8 @@ def render_html(lb: Leaderboard) -> str:
         "confidence interval over problems; n = problems × samples per problem. Only scores in the same "
         "column share a protocol and can be compared. Click a column header to sort."
     )
+    if lb.ranks:
+        intro += f" {RANKS_EXPLAINED[0].upper()}{RANKS_EXPLAINED[1:]}."
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -8,14 +8,22 @@ every such column is labelled with its hash and a note says which parts of the p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.reference_rows import ReferenceRow
+from harness.protocol import protocol_differences
+from harness.reporting.reference_rows import ReferenceRow
 from harness.results import NotAScoreFileError, ScoreFile, ScoreFileError, read_score_file
 from harness.scoring.ranks import RankInterval, rank_intervals
+from harness.scoring.stats import StatsError
+
+# Rank intervals on the board: 95%, a bootstrap over problems (the population view of scoring/ranks.py,
+# which needs no more than one sample per problem), seeded so the same files give the same board.
+RANK_LEVEL = 0.95
+RANK_RESAMPLES = 2000
+RANK_SEED = 0
 
 
 @dataclass(frozen=True, order=True)
@@ -88,6 +96,16 @@ class Leaderboard:
     skipped: tuple[tuple[Path, str], ...]  # files that were not used, with the reason
     # Figures reported by others: shown apart, never ranked with the measured rows.
     references: tuple[ReferenceRow, ...] = ()
+    # Each model's rank interval in each column holding two models or more (see column_ranks).
+    ranks: Mapping[tuple[ModelKey, ColumnKey], RankInterval] = field(default_factory=dict)
+
+    def rank_text(self, row: ModelKey, column: ColumnKey) -> str | None:
+        """`rank 1-2`: the places the data supports for this model in this column; None when unranked."""
+        interval = self.ranks.get((row, column))
+        if interval is None:
+            return None
+        span = str(interval.best) if interval.best == interval.worst else f"{interval.best}–{interval.worst}"
+        return f"rank {span}"
 
     def row_cells(self, row: ModelKey) -> list[Cell]:
         return [self.cells[(row, col)] for col in self.columns if (row, col) in self.cells]
@@ -122,6 +140,11 @@ def _score_files(results_dir: Path) -> list[Path]:
 
 
 LEADERBOARD_JSON_FORMAT = "harness-leaderboard/1"
+RANKS_EXPLAINED = (
+    f"rank: the places in its column the data supports, a {RANK_LEVEL:.0%} bootstrap interval over "
+    f"problems ({RANK_RESAMPLES} resamples, seed {RANK_SEED}); models whose ranges overlap are not told "
+    "apart by the data"
+)
 
 
 def _read_all(results_dir: Path) -> tuple[list[tuple[Path, ScoreFile]], list[tuple[Path, str]]]:
@@ -162,21 +185,6 @@ def _pick_newest(
     return cells, notes
 
 
-def protocol_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Which protocol parts differ: top-level keys, or `key.subkey` where both sides are objects."""
-    differing: list[str] = []
-    for key in sorted(set(a) | set(b)):
-        if key == "hash" or a.get(key) == b.get(key):
-            continue
-        left, right = a.get(key), b.get(key)
-        if isinstance(left, Mapping) and isinstance(right, Mapping):
-            subkeys = sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
-            differing.extend(f"{key}.{sub}" for sub in subkeys)
-        else:
-            differing.append(key)
-    return differing
-
-
 def _label_columns(
     columns: Sequence[ColumnKey], protocols: Mapping[ColumnKey, Mapping[str, Any]]
 ) -> tuple[dict[ColumnKey, str], list[str]]:
@@ -206,7 +214,7 @@ def _label_columns(
 def build_leaderboard(results_dir: Path, references: Sequence[ReferenceRow] = ()) -> Leaderboard:
     """Read every score file under `results_dir` (recursively) into one table; bad files are skipped.
 
-    `references` (see harness.reference_rows) are carried along for the renderers to show apart.
+    `references` (see harness.reporting.reference_rows) are carried along for the renderers to show apart.
     """
     results_dir = Path(results_dir)
     found, skipped = _read_all(results_dir)
@@ -220,6 +228,7 @@ def build_leaderboard(results_dir: Path, references: Sequence[ReferenceRow] = ()
         return sum(values) / len(values)
 
     rows = sorted({row for row, _ in cells}, key=lambda r: (-mean_accuracy(r), r))
+    ranks, rank_notes = _rank_all(rows, columns, cells, labels)
     return Leaderboard(
         results_dir=results_dir,
         rows=tuple(rows),
@@ -227,10 +236,33 @@ def build_leaderboard(results_dir: Path, references: Sequence[ReferenceRow] = ()
         column_labels=labels,
         cells=cells,
         protocols=protocols,
-        notes=tuple(protocol_notes + sorted(duplicate_notes)),
+        notes=tuple(protocol_notes + sorted(duplicate_notes) + rank_notes),
         skipped=tuple(skipped),
         references=tuple(references),
+        ranks=ranks,
     )
+
+
+def _rank_all(
+    rows: Sequence[ModelKey],
+    columns: Sequence[ColumnKey],
+    cells: Mapping[tuple[ModelKey, ColumnKey], Cell],
+    labels: Mapping[ColumnKey, str],
+) -> tuple[dict[tuple[ModelKey, ColumnKey], RankInterval], list[str]]:
+    ranks: dict[tuple[ModelKey, ColumnKey], RankInterval] = {}
+    notes = []
+    for column in columns:
+        ranked = [row for row in rows if (row, column) in cells]
+        if len(ranked) < 2:
+            continue  # one model has nothing to be ranked against
+        results = {str(i): cells[(row, column)].record.metrics["per_problem"] for i, row in enumerate(ranked)}
+        try:
+            intervals = rank_intervals(results, level=RANK_LEVEL, resamples=RANK_RESAMPLES, seed=RANK_SEED)
+        except StatsError as err:
+            notes.append(f"{labels[column]}: no rank intervals ({err})")
+            continue
+        ranks.update({(ranked[int(r.model)], column): r for r in intervals})
+    return ranks, notes
 
 
 def describe_sampling(sampling: Mapping[str, Any]) -> str:
@@ -261,8 +293,10 @@ def harness_version(cell: Cell) -> str:
 def column_rank_intervals(board: Leaderboard, column: ColumnKey, **options: Any) -> list[RankInterval]:
     """Rank intervals of the models in one column (scoring/ranks.py; options go to rank_intervals).
 
-    A hook for the renderers: a column holds one protocol, hence one problem set, so its per-problem
-    results can be ranked together. A model is named "name backend dtype revision", unique per row.
+    A column holds one protocol, hence one problem set, so its per-problem results can be ranked
+    together. A model is named "name backend dtype revision", unique per row. The board itself carries
+    the intervals of every column under its fixed settings (`Leaderboard.ranks`); this is for other
+    views and levels.
     """
     results = {}
     for row in board.rows:

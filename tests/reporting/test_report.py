@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.report import precision_lines
+from harness.reporting.report import precision_lines
 from harness.results import read_score_file
 from harness.scoring.stats import samples_needed, variance_split
-from tests.test_leaderboard import PROTOCOL_B, write_result
+from tests.reporting.score_files import PROTOCOL_B, write_result
 
 # 30 problems × 4 samples: problem i has (i * 3) % 5 of 4 right (4 counts as 4: 0..4).
 GRID = [[j < (i * 3) % 5 for j in range(4)] for i in range(30)]
