@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.backends.model_files import ensure_gguf_cache, resolve_model
 from harness.data import load_problems
-from harness.pipeline import build_requests
+from harness.planning import build_requests
 from harness.registry import discover
 from harness.scoring.math import score_aime
 from harness.types import Completion, Problem, Request, Sampling

@@ -132,6 +132,13 @@ def _config_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         metavar="KEY.PATH=VALUE",
         help="override a config value, e.g. --set generation.n=4 --set tasks.0.limit=5",
     )
+    parser.add_argument(
+        "--price-per-device-hour",
+        type=float,
+        metavar="PRICE",
+        help="price of one device-hour (GPU, or the CPU machine) for the score file's money figures; "
+        "the same as --set cost.price_per_device_hour=PRICE",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,7 +190,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     from harness.reporting.report import format_run_summary
     from harness.sharding import parse_shard
 
-    config = load_config(args.config, args.overrides, args.limit, args.output)
+    config = load_config(args.config, _overrides(args), args.limit, args.output)
     try:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as err:
@@ -194,12 +201,17 @@ def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _overrides(args: argparse.Namespace) -> list[str]:
+    price = args.price_per_device_hour
+    return [*args.overrides, *([f"cost.price_per_device_hour={price!r}"] if price is not None else [])]
+
+
 def _merge(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.merge import merge_shards
     from harness.reporting.report import format_run_summary
 
-    config = load_config(args.config, args.overrides, args.limit, args.output)
+    config = load_config(args.config, _overrides(args), args.limit, args.output)
     command = "harness " + shlex.join(sys.argv[1:])
     outcomes = merge_shards(config, command=command, progress=not args.no_progress)
     print(format_run_summary(outcomes, config.output, None))

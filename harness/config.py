@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from harness.cost.settings import CostSettings, CostSettingsError, parse_cost_settings
 from harness.types import ModelSpec
 
 GENERATION_DEFAULTS: Mapping[str, Any] = {
@@ -27,7 +28,7 @@ GENERATION_DEFAULTS: Mapping[str, Any] = {
 }
 TASK_ENTRY_KEYS = {"name", "data", "limit", "system_prompt", "prompt_template", *GENERATION_DEFAULTS}
 MODEL_KEYS = {"name", "backend", "path", "dtype", "device", "batch_size", "revision", "options"}
-TOP_KEYS = {"model", "generation", "tasks", "output", "task_paths"}
+TOP_KEYS = {"model", "generation", "tasks", "output", "task_paths", "cost"}
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -57,6 +58,7 @@ class EvalConfig:
     tasks: tuple[TaskRequest, ...]
     output: Path
     task_paths: tuple[Path, ...] = ()
+    cost: CostSettings = field(default_factory=CostSettings)  # prices, power figures (cost/settings.py)
 
 
 def load_config(
@@ -151,22 +153,27 @@ def parse_config(raw: Mapping[str, Any], where: str) -> EvalConfig:
     task_paths = raw.get("task_paths") or []
     if not isinstance(task_paths, list) or not all(isinstance(p, str) for p in task_paths):
         raise ConfigError(f"{where}: task_paths: expected a list of folder paths")
-    return EvalConfig(where, model, generation, tasks, Path(output), tuple(Path(p) for p in task_paths))
+    try:
+        cost = parse_cost_settings(raw.get("cost"), where)
+    except CostSettingsError as err:
+        raise ConfigError(str(err)) from None
+    return EvalConfig(where, model, generation, tasks, Path(output), tuple(Path(p) for p in task_paths), cost)
 
 
 def _parse_model(raw: Any, where: str) -> ModelSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: model: expected a mapping with name, backend and path")
     _reject_unknown(raw, MODEL_KEYS, where, "model.")
-    from harness.backends.registry import BACKEND_NAMES  # a constant; no engine is imported
+    from harness.backends.registry import backend_names  # reads metadata; no engine is imported
 
     for key in ("name", "backend", "path"):
         if key not in raw:
             raise ConfigError(f"{where}: model.{key}: missing")
     backend = _expect(raw["backend"], str, where, "model.backend")
-    if backend not in BACKEND_NAMES:
+    known = backend_names()
+    if backend not in known:
         raise ConfigError(
-            f"{where}: model.backend: unknown backend {backend!r}; known backends: {', '.join(BACKEND_NAMES)}"
+            f"{where}: model.backend: unknown backend {backend!r}; known backends: {', '.join(known)}"
         )
     dtype = _expect(raw.get("dtype", "auto"), str, where, "model.dtype")
     if dtype not in DTYPES:

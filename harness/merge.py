@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness.config import EvalConfig
-from harness.journal import lock_holder, merge_journals, recorded_generation_seconds
+from harness.journal import merge_journals
 from harness.output_folder import check_writable
-from harness.pipeline import RunError, TaskOutcome, finish_task, load_model_info, plan_tasks
+from harness.pipeline import RunError, TaskOutcome, finish_task, run_cost
+from harness.planning import plan_tasks
 from harness.registry import discover
+from harness.run_store import RunStore, ShardJournal
 from harness.sharding import Shard
 from harness.types import SampleKey
 
@@ -22,51 +23,50 @@ def merge_shards(config: EvalConfig, command: str | None = None, progress: bool 
     outcomes = []
     for plan in plan_tasks(config, registry):
         started = time.monotonic()
-        journal_dir = config.output / ".journal"
-        paths = sorted(journal_dir.glob(f"{plan.run_id}.shard*of*.jsonl"))
-        if not paths:
+        store = RunStore(config.output, plan.run_id)
+        shards = store.shard_journals()
+        if not shards:
             raise RunError(
                 f"task {plan.spec.name}: no shard journals {plan.run_id}.shard*of*.jsonl in "
-                f"{journal_dir}; run `harness run --shard i/N` with this config first"
+                f"{store.folder}; run `harness run --shard i/N` with this config first"
             )
-        count = _check_shard_set(paths, plan.spec.name)
-        done = merge_journals(paths)
+        count = _check_shard_set(shards, plan.spec.name)
+        done = merge_journals(s.path for s in shards)
         missing = [r.key for r in plan.requests if r.key not in done]
         if missing:
-            raise RunError(_unfinished_shards(plan.spec.name, missing, count, journal_dir, plan.run_id))
-        model_info = load_model_info(journal_dir / f"{plan.run_id}.model.json")
+            raise RunError(_unfinished_shards(plan.spec.name, missing, count, store))
+        model_info = store.load_model_info()
         if model_info is None:
             raise RunError(
-                f"task {plan.spec.name}: {journal_dir}/{plan.run_id}.model.json is missing; copy it "
+                f"task {plan.spec.name}: {store.model_info_path} is missing; copy it "
                 "from any shard's output folder"
             )
         completions = [done[r.key] for r in plan.requests]
         # Summed over shards: the machine time the run cost, as an unsharded run reports it.
-        wall = sum(recorded_generation_seconds(p) for p in paths) + time.monotonic() - started
-        outcomes.append(finish_task(plan, model_info, completions, config.output, wall, command, progress))
+        cost = run_cost(store, config, started, [s.shard for s in shards])
+        outcomes.append(finish_task(plan, model_info, completions, config.output, cost, command, progress))
     return outcomes
 
 
-def _check_shard_set(paths: list[Path], task: str) -> int:
+def _check_shard_set(shards: list[ShardJournal], task: str) -> int:
     """The N of the split the journals belong to."""
-    counts = {p.name.rsplit(".shard", 1)[1].split("of")[1].removesuffix(".jsonl") for p in paths}
+    counts = {s.shard.count for s in shards}
     if len(counts) != 1:
         raise RunError(
-            f"task {task}: shard journals from different shard counts ({', '.join(sorted(counts))}); "
-            "merge the shards of one split only"
+            f"task {task}: shard journals from different shard counts "
+            f"({', '.join(str(c) for c in sorted(counts))}); merge the shards of one split only"
         )
-    return int(counts.pop())
+    return counts.pop()
 
 
-def _unfinished_shards(
-    task: str, missing: Sequence[SampleKey], count: int, journal_dir: Path, run_id: str
-) -> str:
+def _unfinished_shards(task: str, missing: Sequence[SampleKey], count: int, store: RunStore) -> str:
     """Which shards lack samples, and what to run for each: the keys themselves mean nothing to a person."""
     lacking = Counter(next(i for i in range(count) if Shard(i, count).owns(key)) for key in missing)
     parts = []
     for index, samples in sorted(lacking.items()):
-        journal = journal_dir / f"{run_id}.shard{index}of{count}.jsonl"
-        holder = lock_holder(journal)
+        shard = Shard(index, count)
+        journal = store.journal_path(shard)
+        holder = store.lock_holder(shard)
         if holder is not None:
             state = f"is still running ({holder})"
         else:

@@ -11,41 +11,31 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import platform
 import re
-import subprocess
-import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness import __version__
 from harness.atomic import write_text_atomic
+from harness.cost.block import RunTotals, run_cost_block
+from harness.cost.readings import EnergyMeasurement
+from harness.cost.settings import CostSettings
+from harness.provenance import provenance_now
 from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
-from harness.types import Completion, Score
+from harness.scoring.metrics import compute_metrics, metrics_to_dict
+from harness.scoring.tamper import tampering_counts
+from harness.types import Completion, ModelInfo, Score
+
+if TYPE_CHECKING:
+    from harness.planning import TaskPlan
 
 SCHEMA_VERSION = 2  # 2: samples_sha256 binds the score file to its samples file; optional `tampering` block
 READABLE_VERSIONS = (1, 2)
 SCHEMA_RESOURCE = "schemas/score_file.schema.json"
-
-# Recorded in provenance when installed; looked up by distribution name, never imported.
-PROVENANCE_LIBRARIES = (
-    "torch",
-    "transformers",
-    "tokenizers",
-    "accelerate",
-    "datasets",
-    "math-verify",
-    "numpy",
-    "jsonschema",
-    "gguf",
-    "llama-cpp-python",
-    "vllm",
-    "openai",
-)
 
 
 class ScoreFileError(ValueError):
@@ -121,6 +111,58 @@ def sample_row(completion: Completion, score: Score) -> SampleRow:
         seconds=completion.seconds,
         tampering=score.tampering,
     )
+
+
+def write_task_score_file(
+    output: Path,
+    plan: TaskPlan,
+    model_info: ModelInfo,
+    graded: Sequence[tuple[Completion, Score]],
+    wall_seconds: float,
+    command: str | None,
+    energy: EnergyMeasurement | None = None,
+    prices: CostSettings | None = None,
+) -> tuple[Path, ScoreFile]:
+    """Assemble a task's score file from its graded completions (in plan order) and write it with its
+    samples file. With `energy`, the cost block also holds energy and money (harness/cost/block.py)."""
+    completions = [c for c, _ in graded]
+    scores = [s for _, s in graded]
+    metrics = compute_metrics(
+        scores, [p.id for p in plan.loaded.problems], plan.sampling.n, bootstrap_seed=plan.sampling.seed
+    )
+    generated = sum(c.output_tokens for c in completions)
+    generation_seconds = sum(c.seconds for c in completions)
+    energy_and_money: dict[str, Any] = {}
+    if energy is not None:
+        totals = RunTotals(
+            len(plan.loaded.problems), len(scores), sum(s.correct for s in scores), generated, wall_seconds
+        )
+        energy_and_money = run_cost_block(energy, prices or CostSettings(), totals)
+    name = score_file_name(model_info.name, plan.spec.name, plan.run_id)
+    record = ScoreFile(
+        schema_version=SCHEMA_VERSION,
+        run_id=plan.run_id,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        task={"name": plan.spec.name, "version": plan.spec.version},
+        model=asdict(model_info),
+        protocol=dict(plan.protocol),
+        metrics=metrics_to_dict(metrics),
+        counts=dict(metrics.verdict_counts),
+        provenance=provenance_now(command),
+        cost={
+            "wall_seconds": round(wall_seconds, 3),
+            "generated_tokens": generated,
+            "generation_seconds": round(generation_seconds, 3),
+            "tokens_per_second": round(generated / generation_seconds, 2) if generation_seconds > 0 else None,
+            **energy_and_money,
+        },
+        samples_file=name.removesuffix(".json") + ".samples.jsonl",
+        # Graders that run code (they name their sandbox) count what programs tried; see scoring/tamper.py.
+        tampering=tampering_counts(scores) if "sandbox" in plan.spec.grader.settings else None,
+    )
+    path = output / name
+    rows = [sample_row(c, s) for c, s in graded]
+    return path, write_score_file(path, record, rows)
 
 
 @functools.cache
@@ -345,39 +387,3 @@ def score_file_name(model_name: str, task_name: str, run_id: str) -> str:
         _safe_part(run_id, "run id"),
     )
     return "__".join(parts) + ".json"
-
-
-def _git_commit(folder: Path) -> str | None:
-    """HEAD of the repository holding the harness source, or None outside a checkout."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    # An installed copy inside some unrelated repository (a venv in a checkout) must not report
-    # that repository's commit, so the package file itself has to be tracked.
-    if git("ls-files", "--error-unmatch", "__init__.py") is None:
-        return None
-    commit = git("rev-parse", "HEAD")
-    return commit if commit and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
-
-
-def provenance_now(command: str | None) -> dict[str, Any]:
-    """Who produced a score file: harness version and commit, Python, platform, library versions."""
-    libraries = {}
-    for name in PROVENANCE_LIBRARIES:
-        try:
-            libraries[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "harness_version": __version__,
-        "git_commit": _git_commit(Path(__file__).resolve().parent),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "libraries": libraries,
-        "command": command,
-    }

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.journal import (
-    GenerationClock,
-    Journal,
-    JournalError,
-    JournalLock,
-    JournalLockedError,
-    generation_wall_path,
-    lock_holder,
-    lock_path,
-    merge_journals,
-    read_journal,
-    recorded_generation_seconds,
-)
+from harness.journal import Journal, JournalError, merge_journals, read_journal
 from harness.types import Completion, SampleKey
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,62 +165,3 @@ def test_sigkilled_writer_leaves_a_loadable_journal(tmp_path: Path) -> None:
     journal.append(completion("after", 0))
     assert len(Journal(path, FINGERPRINT).load()) == len(done) + 1
     assert not read_journal(path).torn
-
-
-HOLD_LOCK = (
-    "import sys, time\nfrom pathlib import Path\nfrom harness.journal import JournalLock\n"
-    "with JournalLock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(600)\n"
-)
-
-
-def test_a_second_run_of_a_journal_is_refused_while_the_first_lives(tmp_path: Path) -> None:
-    path = tmp_path / "r1.jsonl"
-    command = [sys.executable, "-c", HOLD_LOCK, str(path)]
-    holder = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        assert f"pid {holder.pid} on host {socket.gethostname()}" in str(lock_holder(path))
-        refused = rf"r1\.jsonl is in use by another run \(pid {holder.pid} on host "
-        with pytest.raises(JournalLockedError, match=refused), JournalLock(path):
-            pass
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.wait()
-    # The kernel dropped the dead holder's lock; its record is left but names this host and a dead pid.
-    warnings: list[str] = []
-    with JournalLock(path, warn=warnings.append):
-        assert json.loads(lock_path(path).read_text())["pid"] == os.getpid()
-        with pytest.raises(JournalLockedError), JournalLock(path):  # also refused within one process
-            pass
-    assert warnings == []
-    assert lock_path(path).read_text() == "" and lock_holder(path) is None  # released cleanly
-
-
-def test_a_lock_left_by_another_machine_is_taken_with_a_warning(tmp_path: Path) -> None:
-    path = tmp_path / "r1.jsonl"
-    lock_path(path).write_text(
-        json.dumps({"host": "node-17", "pid": 4242, "started": "2025-01-01T00:00:00Z"})
-    )
-    warnings: list[str] = []
-    with JournalLock(path, warn=warnings.append):
-        pass
-    [warning] = warnings
-    assert (
-        "names a run that did not release it (pid 4242 on host node-17 since 2025-01-01T00:00:00Z)" in warning
-    )
-    assert "may not share locks between machines" in warning
-
-
-def test_generation_clock_records_wall_time_while_it_runs(tmp_path: Path) -> None:
-    path = tmp_path / "r1.jsonl"
-    wall = generation_wall_path(path)
-    wall.write_text(json.dumps({"generation_wall_seconds": 100.0}))  # an earlier session's time
-    with GenerationClock(path, interval=0.05) as clock:
-        time.sleep(0.2)
-        assert json.loads(wall.read_text())["generation_wall_seconds"] == 100.0  # no journal yet: no trace
-        Journal(path, FINGERPRINT).append(completion("p1", 0))
-        deadline = time.monotonic() + 10
-        while recorded_generation_seconds(path) == 100.0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert 100.2 <= recorded_generation_seconds(path) <= 100.0 + clock.seconds
-    assert recorded_generation_seconds(path) == pytest.approx(100.0 + clock.seconds, abs=0.05)

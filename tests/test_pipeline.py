@@ -145,8 +145,8 @@ def test_greedy_decoding_with_several_samples_is_refused_before_anything_runs(tm
 
 
 def test_a_run_whose_journal_is_locked_is_refused_and_writes_nothing(tmp_path: Path) -> None:
-    from harness.journal import JournalLock, JournalLockedError
-    from harness.pipeline import plan_tasks
+    from harness.planning import plan_tasks
+    from harness.run_store import JournalLock, JournalLockedError
 
     replay = write_replay(tmp_path / "replay.jsonl", sample_answers(1))
     config = load_config(make_config(tmp_path, replay, n=1))

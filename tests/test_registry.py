@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from harness.data import load_problems
 from harness.registry import discover
 from harness.types import Completion
+from tests.plugin_package import install_plugin, plugin_env
 
 from .conftest import REPO
 
@@ -52,43 +51,17 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "__init__.py").write_text(PLUGIN_MODULE)
     rows = [{"key": "fr", "q": "France", "a": "Paris"}, {"key": "it", "q": "Italy", "a": "Rome"}]
     (package / "capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent("""
-        [build-system]
-        requires = ["setuptools"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "capitals-plugin"
-        version = "0.1"
+    entry_points = """
         [project.entry-points."harness.tasks"]
         capitals = "capitals_plugin:TASKS"
         broken = "no_such_module_anywhere:TASKS"
+    """
+    package_data = """
         [tool.setuptools.package-data]
         capitals_plugin = ["*.jsonl"]
-    """)
-    )
+    """
     site = tmp_path_factory.mktemp("plugin-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return site
-
-
-def plugin_env(site: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    return install_plugin(root, site, "capitals-plugin", entry_points, package_data)
 
 
 def test_builtin_tasks_come_through_the_entry_point_group() -> None:

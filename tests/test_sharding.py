@@ -76,10 +76,11 @@ def test_merged_shards_equal_an_unsharded_run(tmp_path: Path) -> None:
 
 def test_merge_says_which_shard_is_still_running(tmp_path: Path) -> None:
     from harness.config import load_config
-    from harness.journal import JournalLock
     from harness.merge import merge_shards
-    from harness.pipeline import RunError, plan_tasks, run
+    from harness.pipeline import RunError, run
+    from harness.planning import plan_tasks
     from harness.registry import discover
+    from harness.run_store import JournalLock
 
     answers = sample_answers(1)
     replay = write_replay(tmp_path / "replay.jsonl", answers)

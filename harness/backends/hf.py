@@ -32,7 +32,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.utils import logging as transformers_logging
 
-from harness.backends.base import BackendError, BackendSettingError
+from harness.backends.base import BackendBase, BackendError, BackendSettingError
 from harness.backends.hf_decode import Decoder, Row, row_loop_unsupported
 from harness.backends.hf_generate import generate_batch
 from harness.backends.hf_invariance import decode_step_matches, request_strict_blas, rows_invariant_up_to
@@ -51,7 +51,7 @@ class _Prompt:
     ids: list[int]
 
 
-class HFBackend:
+class HFBackend(BackendBase):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.device = resolve_device(spec.device)  # first: a device this machine lacks is a config error

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendBase, BackendError
 from harness.backends.model_files import check_gguf_file, embedded_model_path, file_sha256
 from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
@@ -26,7 +26,7 @@ INSTALL_HINT = (
 )
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(BackendBase):
     """Chat completions from a GGUF file via llama_cpp.Llama, using the chat template inside the GGUF."""
 
     def __init__(self, spec: ModelSpec):

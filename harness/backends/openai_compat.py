@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendBase, BackendError
 from harness.backends.http_deadline import RequestGroup
 from harness.backends.http_retry import (
     Cancelled,
@@ -56,7 +56,7 @@ KNOWN_ENGINES = ("vllm", "sglang", "llamacpp", "llama.cpp", "ollama", "tgi", "lm
 _CHECK_TIMEOUT_S = 10.0
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(BackendBase):
     """Sends each Request as one chat (or completions) call to an OpenAI-compatible server."""
 
     def __init__(self, spec: ModelSpec):

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendBase, BackendError
 from harness.data import decode_utf8
 from harness.journal import JOURNAL_FORMAT, JournalError, read_journal
 from harness.types import Completion, FinishReason, ModelInfo, ModelSpec, Request, SampleKey
@@ -32,7 +32,7 @@ OPTIONS = frozenset({"allow_extra"})
 _SHOWN_MISSING = 5
 
 
-class ReplayBackend:
+class ReplayBackend(BackendBase):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         unknown = sorted(set(spec.options) - OPTIONS)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendBase, BackendError
 from harness.backends.model_files import ensure_gguf_cache, read_cache_note, resolve_model
 from harness.types import ChatMessage, Completion, ModelInfo, ModelSpec, Request
 
@@ -45,7 +45,7 @@ INSTALL_HINT = (
 CPU_MEMORY_FRACTION = 0.4  # on CPU vLLM sizes its KV cache from RAM; 0.9 of it starves everything else
 
 
-class VLLMBackend:
+class VLLMBackend(BackendBase):
     def __init__(self, spec: ModelSpec):
         opts = dict(spec.options)
         unknown = sorted(set(opts) - OPTIONS)

@@ -7,6 +7,7 @@ numbers. With no correct answer, per-correct figures are None rather than infini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -75,3 +76,32 @@ def run_cost_block(
         output_tokens=totals.generated_tokens,
     )
     return cost_block(measurement, money, totals)
+
+
+def describe_cost(cost: Mapping[str, Any]) -> list[str]:
+    """Lines for `harness show`: energy (with how it was obtained) and money, per problem and per correct
+    answer. Empty for a score file written before energy was metered."""
+    if "energy_kind" not in cost:
+        return []
+    joules = cost.get("energy_joules")
+    energy = "unknown" if joules is None else f"{joules:.6g} J ({cost['energy_kind']})"
+    lines = [f"energy       {energy}: {cost.get('energy_method', '')}"]
+    money = cost.get("money")
+    if money is None:
+        lines.append(f"money        none: {cost.get('price_basis', 'no price given')}")
+    else:
+        lines.append(f"money        {money:.6g} {cost.get('currency') or ''} ({cost.get('price_basis', '')})")
+    for label, key in (("per problem", "per_problem"), ("per correct", "per_correct")):
+        share = cost.get(key) or {}
+        parts = [
+            f"{share[field]:.6g} {unit}"
+            for field, unit in (
+                ("energy_joules", "J"),
+                ("money", cost.get("currency") or ""),
+                ("generated_tokens", "tokens"),
+                ("wall_seconds", "s wall"),
+            )
+            if share.get(field) is not None
+        ]
+        lines.append(f"{label:<13}{', '.join(parts) or '-'} (n={share.get('count')})")
+    return lines

@@ -29,9 +29,10 @@ dependency.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -183,3 +184,16 @@ def cpu_part(settings: CostSettings, powercap_root: Path, poll_s: float) -> Part
     except RaplUnavailable as error:
         why = f"no RAPL counter: {error}"
         return CpuTimeEstimate(settings.cpu_watts_per_core, settings.cpu_power_source, why=why)
+
+
+@contextlib.contextmanager
+def energy_recorded(
+    settings: CostSettings, *, backend: str, device: str, record: Callable[[EnergyMeasurement], None]
+) -> Iterator[EnergyMeter]:
+    """Meters the span of the `with` block and hands the measurement to `record` when it ends, however it
+    ends (an interrupted session's energy still counts when the run resumes)."""
+    meter = start_energy_meter(settings, backend=backend, device=device)
+    try:
+        yield meter
+    finally:
+        record(meter.stop())

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.cost.block import describe_cost
 from harness.pipeline import TaskOutcome
 from harness.registry import TaskRegistry
 from harness.reporting.compare import Comparison
@@ -139,6 +140,7 @@ def _score_file_lines(
         f"cost         {cost['generated_tokens']} tokens generated, "
         f"{cost.get('tokens_per_second') or '-'} tok/s, wall {cost['wall_seconds']} s"
     )
+    lines += describe_cost(cost)
     state = f"{len(rows)} rows" if rows is not None else "MISSING or unreadable"
     lines.append(f"samples      {record.samples_file} ({state})")
     return lines
