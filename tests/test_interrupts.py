@@ -46,7 +46,7 @@ def test_a_run_cut_short_keeps_its_time_refuses_a_twin_and_says_what_it_saved(tm
     config = tmp_path / "c.yaml"
     config.write_text(
         f"model: {{name: tiny, backend: hf, path: {model}, batch_size: 1, device: cpu}}\n"
-        f"generation: {{max_new_tokens: 100}}\ntasks: [sample-math]\noutput: {out}\n"
+        f"generation: {{max_new_tokens: 1500}}\ntasks: [sample-math]\noutput: {out}\n"
     )
     journal_dir = out / ".journal"
     started = time.monotonic()
