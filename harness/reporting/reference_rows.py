@@ -96,13 +96,17 @@ def _text(entry: Mapping[str, Any], key: str, where: str, required: bool = True)
     return value.strip()
 
 
+def _refuse_unknown_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(mapping) - set(allowed))
+    if unknown:
+        raise ReferenceRowsError(f"{what} {unknown}; allowed: {list(allowed)}")
+
+
 def _source(entry: Mapping[str, Any], where: str) -> tuple[str, str, str | None]:
     source = entry["source"]
     if not isinstance(source, Mapping):
         raise ReferenceRowsError(f"{where}: 'source' must be a mapping with title and url, got {source!r}")
-    unknown = sorted(set(source) - set(_SOURCE_KEYS))
-    if unknown:
-        raise ReferenceRowsError(f"{where}: unknown source keys {unknown}; allowed: {list(_SOURCE_KEYS)}")
+    _refuse_unknown_keys(source, _SOURCE_KEYS, f"{where}: unknown source keys")
     title = _text(source, "title", f"{where}.source")
     url = _text(source, "url", f"{where}.source")
     assert title is not None and url is not None
@@ -116,9 +120,7 @@ def _source(entry: Mapping[str, Any], where: str) -> tuple[str, str, str | None]
 def _protocol(raw: Any, where: str) -> ReportedProtocol:
     if not isinstance(raw, Mapping):
         raise ReferenceRowsError(f"{where}: 'protocol' must be a mapping, got {raw!r}")
-    unknown = sorted(set(raw) - set(_PROTOCOL_KEYS))
-    if unknown:
-        raise ReferenceRowsError(f"{where}.protocol: unknown keys {unknown}; allowed: {list(_PROTOCOL_KEYS)}")
+    _refuse_unknown_keys(raw, _PROTOCOL_KEYS, f"{where}.protocol: unknown keys")
     stated_in = _text(raw, "stated_in", f"{where}.protocol")
     values: dict[str, Any] = {}
     for key, kind in _PROTOCOL_NUMBERS.items():
@@ -160,9 +162,7 @@ def _row(entry: Any, where: str) -> ReferenceRow:
     missing = [key for key in _REQUIRED if key not in entry]
     if missing:
         raise ReferenceRowsError(f"{where}: missing {', '.join(missing)}; every figure needs a source")
-    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        raise ReferenceRowsError(f"{where}: unknown keys {unknown}; allowed: {list(_REQUIRED + _OPTIONAL)}")
+    _refuse_unknown_keys(entry, _REQUIRED + _OPTIONAL, f"{where}: unknown keys")
     label = f"{where} ({entry.get('model')} / {entry.get('benchmark')})"
     value = entry["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
