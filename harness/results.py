@@ -24,6 +24,7 @@ from harness.atomic import write_text_atomic
 from harness.cost.block import RunTotals, run_cost_block
 from harness.cost.readings import EnergyMeasurement
 from harness.cost.settings import CostSettings
+from harness.grading import runs_code
 from harness.provenance import provenance_now
 from harness.score_checks import metrics_findings, recomputed_findings, samples_findings
 from harness.scoring.metrics import compute_metrics, metrics_to_dict
@@ -158,7 +159,7 @@ def write_task_score_file(
         },
         samples_file=name.removesuffix(".json") + ".samples.jsonl",
         # Graders that run code (they name their sandbox) count what programs tried; see scoring/tamper.py.
-        tampering=tampering_counts(scores) if "sandbox" in plan.spec.grader.settings else None,
+        tampering=tampering_counts(scores) if runs_code(plan) else None,
     )
     path = output / name
     rows = [sample_row(c, s) for c, s in graded]

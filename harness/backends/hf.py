@@ -10,8 +10,9 @@ depend on which requests share its batch.
 `options.deterministic` (default true on CPU, false on a GPU) makes greedy and seeded outputs
 independent of how the requests are batched, sharded or resumed: each row attends over its own keys
 only, and the backend checks at load time that the model's matrix products give a row the same bits
-whatever the number of rows in the step (hf_invariance); where they do not, it decodes one row per
-forward pass. `false` attends with one padded batch call instead: a row's bits then depend on its batch.
+whatever the number of rows in the step (hf_invariance); where they agree only up to some row count it
+decodes at most that many rows per step, and one row per forward pass where a real decode step differs.
+`false` attends with one padded batch call instead: a row's bits then depend on its batch.
 """
 
 from __future__ import annotations
@@ -73,9 +74,6 @@ class HFBackend(BackendBase):
         # Continuous batching: a finished row's slot goes to the next prompt at once. False decodes static
         # batches (each runs until its last row ends), kept for benchmarks to compare against.
         self.refill = True
-        # Called with the tokens produced so far by the rows not yet handed over (the pipeline's
-        # progress bar adds those of the finished rows itself).
-        self.on_tokens: Callable[[int], None] | None = None
 
     def _load(self) -> tuple[Any, Any]:
         resolved, spec = self.resolved, self.spec
